@@ -1,0 +1,1 @@
+//! Loads, lints and generates the Wacht Webhooks client from its OpenAPI document.
