@@ -1,0 +1,220 @@
+//! Loading an OpenAPI document and walking its raw JSON form.
+//!
+//! Two views of the same document are kept: the raw JSON value, which preserves every key (vendor
+//! extensions, `example`s, key order) and lets findings name exact locations, and the typed
+//! [`openapiv3::OpenAPI`] that progenitor consumes.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// HTTP methods an OpenAPI path item may hold, in the order the generator visits them.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// A loaded OpenAPI document.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Where the document was read from (used in messages).
+    pub source: PathBuf,
+    /// The document as JSON, key order preserved.
+    pub raw: Value,
+}
+
+/// One operation of the document, with the location of its object.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    /// The path template, e.g. `/webhooks/apps/{app_slug}`.
+    pub path: &'a str,
+    /// The lower-case HTTP method.
+    pub method: &'a str,
+    /// The operation object.
+    pub value: &'a Value,
+    /// Parameters declared on the path item, shared by its operations.
+    pub path_item_parameters: &'a [Value],
+}
+
+impl<'a> Operation<'a> {
+    /// Where this operation sits in the document, e.g. `paths./webhooks/apps.post`.
+    pub fn location(&self) -> String {
+        format!("paths.{}.{}", self.path, self.method)
+    }
+
+    /// The `operationId`, if present.
+    pub fn id(&self) -> Option<&'a str> {
+        self.value.get("operationId").and_then(Value::as_str)
+    }
+}
+
+impl Spec {
+    /// Reads and parses a YAML (or JSON) OpenAPI document.
+    pub fn load(path: impl AsRef<Path>) -> Result<Spec, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Spec::parse(path, &text)
+    }
+
+    /// Parses a YAML (or JSON) OpenAPI document held in memory; `source` names it in messages.
+    pub fn parse(source: impl AsRef<Path>, text: &str) -> Result<Spec, Error> {
+        let source = source.as_ref().to_path_buf();
+        let raw: Value = serde_yaml::from_str(text).map_err(|err| Error::Syntax {
+            path: source.clone(),
+            message: err.to_string(),
+        })?;
+        if !raw.is_object() {
+            return Err(Error::Syntax {
+                path: source,
+                message: "the document is not a mapping".into(),
+            });
+        }
+        Ok(Spec { source, raw })
+    }
+
+    /// The typed view that progenitor consumes.
+    pub fn openapi(&self) -> Result<openapiv3::OpenAPI, Error> {
+        serde_json::from_value(self.raw.clone()).map_err(|err| Error::Structure {
+            path: self.source.clone(),
+            message: err.to_string(),
+        })
+    }
+
+    /// Every operation, in document order.
+    pub fn operations(&self) -> Vec<Operation<'_>> {
+        let Some(paths) = self.raw.get("paths").and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (path, item) in paths {
+            let shared = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            for method in METHODS {
+                if let Some(value) = item.get(method) {
+                    out.push(Operation {
+                        path,
+                        method,
+                        value,
+                        path_item_parameters: shared,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Follows a local `$ref` (`#/components/...`) to its target, repeatedly.
+    pub fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
+        for _ in 0..32 {
+            match value.get("$ref").and_then(Value::as_str) {
+                Some(reference) => match self.pointer(reference) {
+                    Some(target) => value = target,
+                    None => return value,
+                },
+                None => return value,
+            }
+        }
+        value
+    }
+
+    /// The value a local reference (`#/a/b`) points at.
+    pub fn pointer(&self, reference: &str) -> Option<&Value> {
+        reference
+            .strip_prefix('#')
+            .and_then(|pointer| self.raw.pointer(pointer))
+    }
+
+    /// The component schemas, by name.
+    pub fn schemas(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.raw
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+    }
+
+    /// The parameters of an operation (path-item ones first), resolved.
+    pub fn parameters<'a>(&'a self, op: &Operation<'a>) -> Vec<&'a Value> {
+        let own = op
+            .value
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        op.path_item_parameters
+            .iter()
+            .chain(own)
+            .map(|p| self.resolve(p))
+            .collect()
+    }
+
+    /// The schema of the operation's `application/json` request body, unresolved.
+    pub fn request_schema<'a>(&'a self, op: &Operation<'a>) -> Option<&'a Value> {
+        let body = self.resolve(op.value.get("requestBody")?);
+        body.pointer("/content/application~1json/schema")
+    }
+
+    /// The schema of the operation's 2XX JSON response, unresolved.
+    pub fn success_schema<'a>(&'a self, op: &Operation<'a>) -> Option<&'a Value> {
+        let responses = op.value.get("responses")?.as_object()?;
+        responses
+            .iter()
+            .find(|(code, _)| code.starts_with('2'))
+            .and_then(|(_, response)| {
+                self.resolve(response)
+                    .pointer("/content/application~1json/schema")
+            })
+    }
+}
+
+/// The component name a `$ref` of the form `#/components/schemas/Name` points at.
+pub fn schema_ref_name(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+}
+
+/// Splits a snake_case identifier and joins it in PascalCase.
+pub fn pascal_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pascal_case_joins_words() {
+        assert_eq!(pascal_case("list_webhook_apps"), "ListWebhookApps");
+        assert_eq!(pascal_case("a__b_"), "AB");
+    }
+
+    #[test]
+    fn resolve_follows_chains_and_stops_on_cycles() {
+        let spec = Spec::parse(
+            "t.yaml",
+            "components:\n  schemas:\n    A: {$ref: '#/components/schemas/B'}\n    B: {type: string}\n    C: {$ref: '#/components/schemas/C'}\n",
+        )
+        .unwrap();
+        let a = serde_json::json!({"$ref": "#/components/schemas/A"});
+        assert_eq!(spec.resolve(&a), &serde_json::json!({"type": "string"}));
+        let c = serde_json::json!({"$ref": "#/components/schemas/C"});
+        assert!(spec.resolve(&c).get("$ref").is_some());
+    }
+}
