@@ -1,1 +1,41 @@
-//! A local emulator of the Wacht Webhooks API.
+//! A faithful local emulator of the Wacht Webhooks API.
+//!
+//! It serves every route of the API with the production wire format, keeps its state in memory,
+//! and delivers for real over HTTP: Standard Webhooks signatures, retries on a schedule, endpoint
+//! deactivation on 410 or repeated failure, filter rules, replay tasks, and stats, analytics and
+//! time series computed from its own delivery log.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wacht_webhooks_emulator::StartError> {
+//! use std::time::Duration;
+//! use wacht_webhooks_emulator::Emulator;
+//!
+//! let emu = Emulator::builder()
+//!     .api_key("test_key")
+//!     .retry_schedule(vec![Duration::from_millis(20); 4])
+//!     .deliver_to_loopback_only(true)
+//!     .start()
+//!     .await?;
+//! println!("serving on {}", emu.base_url());
+//! emu.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod analytics;
+mod api;
+mod delivery;
+mod emulator;
+mod error;
+mod filter;
+mod replay;
+mod requests;
+mod signing;
+mod store;
+mod url_policy;
+mod views;
+mod wire;
+
+pub use emulator::{
+    default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
+};

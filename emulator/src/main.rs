@@ -1,1 +1,83 @@
-fn main() {}
+//! `wacht-webhooks-emulator`: serves the Wacht Webhooks API locally until Ctrl-C or SIGTERM.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use wacht_webhooks_emulator::Emulator;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let args = match cli::parse(
+        std::env::args().skip(1),
+        std::env::var("WACHT_API_KEY").ok(),
+    ) {
+        Ok(cli::Command::Run(args)) => args,
+        Ok(cli::Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let emulator = Emulator::builder()
+        .listen(args.listen)
+        .api_key(args.api_key)
+        .retry_schedule(args.retry_schedule)
+        .allow_private_urls(!args.strict_urls)
+        .deliver_to_loopback_only(args.loopback_only)
+        .start()
+        .await;
+    let emulator = match emulator {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "wacht-webhooks-emulator listening on {}",
+        emulator.base_url()
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight delivery attempts");
+    emulator.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Logs go to stderr; `RUST_LOG` may name a level (error, warn, info, debug, trace).
+fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,189 @@
+//! Command-line arguments of the binary.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The help text.
+pub const USAGE: &str = "\
+usage: wacht-webhooks-emulator [options]
+
+  --listen ADDR            address to serve on (default 127.0.0.1:8787)
+  --api-key KEY            API key clients must send as a Bearer token
+                           (default: $WACHT_API_KEY, else emulator_key)
+  --retry-schedule LIST    waits between delivery attempts, e.g. 50ms,2s,5m,1h;
+                           the last one repeats (default 30s,60s,5m,15m,6h)
+  --strict-urls            reject loopback, private, link-local and metadata
+                           endpoint URLs like the production service
+  --loopback-only          deliver only to loopback addresses and localhost;
+                           other targets are recorded as connection failures
+  -h, --help               show this help";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Serve with these settings.
+    Run(Args),
+    /// Print the help.
+    Help,
+}
+
+/// The settings of a run.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Args {
+    /// `--listen`.
+    pub listen: SocketAddr,
+    /// `--api-key`, else `$WACHT_API_KEY`, else the default.
+    pub api_key: String,
+    /// `--retry-schedule`.
+    pub retry_schedule: Vec<Duration>,
+    /// `--strict-urls`.
+    pub strict_urls: bool,
+    /// `--loopback-only`.
+    pub loopback_only: bool,
+}
+
+/// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
+pub fn parse(
+    args: impl IntoIterator<Item = String>,
+    env_key: Option<String>,
+) -> Result<Command, String> {
+    let mut parsed = Args {
+        listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+        api_key: env_key
+            .filter(|k| !k.trim().is_empty())
+            .unwrap_or_else(|| wacht_webhooks_emulator::DEFAULT_API_KEY.to_string()),
+        retry_schedule: wacht_webhooks_emulator::default_retry_schedule(),
+        strict_urls: false,
+        loopback_only: false,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => {
+                let raw = value("--listen")?;
+                parsed.listen = raw
+                    .parse()
+                    .map_err(|_| format!("invalid --listen address '{raw}'"))?;
+            }
+            "--api-key" => parsed.api_key = value("--api-key")?,
+            "--retry-schedule" => {
+                parsed.retry_schedule = parse_schedule(&value("--retry-schedule")?)?
+            }
+            "--strict-urls" => parsed.strict_urls = true,
+            "--loopback-only" => parsed.loopback_only = true,
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(Command::Run(parsed))
+}
+
+/// Parses `50ms,2s,5m,1h`.
+pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
+    let schedule: Vec<Duration> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_duration)
+        .collect::<Result<_, _>>()?;
+    if schedule.is_empty() {
+        return Err("--retry-schedule needs at least one duration".into());
+    }
+    Ok(schedule)
+}
+
+/// Parses one duration with a unit: `ms`, `s`, `m` or `h`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let digits_end = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(digits_end);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration '{raw}'"))?;
+    let millis = match unit {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(format!("invalid duration '{raw}': use ms, s, m or h")),
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration '{raw}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Command, String> {
+        parse(list.iter().map(|s| s.to_string()), None)
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("1d").is_err());
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let Ok(Command::Run(a)) = args(&[]) else {
+            panic!()
+        };
+        assert_eq!(a.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(a.api_key, "emulator_key");
+        let Ok(Command::Run(a)) = args(&[
+            "--listen",
+            "127.0.0.1:9000",
+            "--api-key=k",
+            "--retry-schedule",
+            "10ms,1s",
+            "--strict-urls",
+            "--loopback-only",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(a.listen.port(), 9000);
+        assert_eq!(a.api_key, "k");
+        assert_eq!(
+            a.retry_schedule,
+            vec![Duration::from_millis(10), Duration::from_secs(1)]
+        );
+        assert!(a.strict_urls && a.loopback_only);
+        assert!(args(&["--bogus"]).is_err());
+        assert!(args(&["--listen"]).is_err());
+        assert_eq!(args(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn env_key_is_the_fallback() {
+        let Ok(Command::Run(a)) = parse(Vec::new(), Some("from_env".into())) else {
+            panic!()
+        };
+        assert_eq!(a.api_key, "from_env");
+        let Ok(Command::Run(a)) = parse(
+            vec!["--api-key".into(), "flag".into()],
+            Some("from_env".into()),
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.api_key, "flag");
+    }
+}

@@ -1,0 +1,227 @@
+//! Starting and stopping an emulator.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, Ctx};
+use crate::delivery::{Engine, EngineConfig};
+use crate::replay::Replayer;
+use crate::store::Store;
+
+/// The API key accepted when none is configured.
+pub const DEFAULT_API_KEY: &str = "emulator_key";
+
+/// Wacht's retry waits: 30 s, 60 s, 5 min, 15 min, then 6 h for every further attempt.
+pub fn default_retry_schedule() -> Vec<Duration> {
+    [30, 60, 5 * 60, 15 * 60, 6 * 60 * 60]
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect()
+}
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The HTTP client used for deliveries could not be built.
+    #[error("cannot build the delivery HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    /// The configuration is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Configures an [`Emulator`]; obtained from [`Emulator::builder`].
+#[derive(Clone)]
+pub struct EmulatorBuilder {
+    api_key: String,
+    retry_schedule: Vec<Duration>,
+    allow_private_urls: bool,
+    loopback_only: bool,
+    replay_item_delay: Duration,
+    listen: SocketAddr,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    // The API key is a secret: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("api_key", &"<redacted>")
+            .field("retry_schedule", &self.retry_schedule)
+            .field("allow_private_urls", &self.allow_private_urls)
+            .field("loopback_only", &self.loopback_only)
+            .field("replay_item_delay", &self.replay_item_delay)
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: DEFAULT_API_KEY.to_string(),
+            retry_schedule: default_retry_schedule(),
+            allow_private_urls: true,
+            loopback_only: false,
+            replay_item_delay: Duration::ZERO,
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The API key clients must send as `Authorization: Bearer <key>` (default `emulator_key`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+
+    /// The waits after attempt 1, 2, …; the last wait repeats (default 30 s, 60 s, 5 min, 15 min, 6 h).
+    pub fn retry_schedule(mut self, schedule: Vec<Duration>) -> Self {
+        self.retry_schedule = schedule;
+        self
+    }
+
+    /// Accept any http(s) endpoint URL (default `true`); `false` applies the production service's
+    /// strict policy (no loopback, private, link-local, CGNAT or metadata targets).
+    pub fn allow_private_urls(mut self, allow: bool) -> Self {
+        self.allow_private_urls = allow;
+        self
+    }
+
+    /// Only contact loopback IP literals and `localhost` (default `false`). Any other target is not
+    /// attempted and is recorded as a connection failure, so no delivery ever leaves the machine.
+    pub fn deliver_to_loopback_only(mut self, loopback_only: bool) -> Self {
+        self.loopback_only = loopback_only;
+        self
+    }
+
+    /// A pause between the items of a replay task (default none), so tests can observe running tasks.
+    pub fn replay_item_delay(mut self, delay: Duration) -> Self {
+        self.replay_item_delay = delay;
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Binds, starts serving and returns the running emulator.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        if self.api_key.trim().is_empty() {
+            return Err(StartError::Config("the API key must not be empty".into()));
+        }
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let store = Arc::new(Store::new());
+        let engine = Engine::new(
+            store.clone(),
+            EngineConfig {
+                retry_schedule: self.retry_schedule,
+                loopback_only: self.loopback_only,
+            },
+        )?;
+        let ctx = Ctx {
+            replayer: Replayer::new(store.clone(), engine.clone(), self.replay_item_delay),
+            store,
+            engine: engine.clone(),
+            api_key: Arc::from(self.api_key.as_str()),
+            strict_urls: !self.allow_private_urls,
+            loopback_only: self.loopback_only,
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, api::router(ctx)).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "server stopped");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+            engine,
+        })
+    }
+}
+
+/// A running emulator of the Wacht Webhooks API.
+///
+/// Dropping it stops the server without waiting; [`Emulator::shutdown`] stops it gracefully.
+pub struct Emulator {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Emulator {
+    /// A builder with the defaults: key `emulator_key`, Wacht's retry schedule, private URLs allowed,
+    /// listening on `127.0.0.1` on a free port.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// The URL it serves on, e.g. `http://127.0.0.1:8787` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting requests, lets requests in progress finish, and waits for the delivery
+    /// attempts in flight to be sent and recorded; retries not yet due are abandoned.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.engine.shutdown().await;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

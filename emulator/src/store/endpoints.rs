@@ -1,0 +1,361 @@
+//! Endpoints: validation of their settings and subscriptions, and their lifecycle.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use axum::http::{HeaderName, HeaderValue};
+use serde_json::{json, Map, Value};
+
+use super::model::{Endpoint, RateLimit, Subscription};
+use super::{failure_window_start, paginate, PageRequest, State, Store};
+use crate::error::{ApiError, ApiResult};
+use crate::filter;
+use crate::requests::{
+    CreateEndpointRequest, RateLimitInput, SubscriptionInput, UpdateEndpointRequest,
+};
+use crate::views::{EndpointView, Page, RateLimitView, SubscriptionView};
+use crate::wire::{format_time, now};
+
+/// `max_retries` when none is given (it is the total number of attempts).
+const DEFAULT_MAX_RETRIES: u32 = 32;
+/// The accepted range of `max_retries`.
+const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i64> = 1..=32;
+/// `timeout_seconds` when none is given.
+const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
+/// The accepted range of `timeout_seconds`.
+const TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=300;
+/// The event of the deliveries `testWebhookEndpoint` queues.
+pub const TEST_EVENT: &str = "test.webhook";
+
+impl Store {
+    /// `createWebhookEndpoint`; `url` was already checked against the URL policy.
+    pub fn create_endpoint(
+        &self,
+        app_slug: &str,
+        request: CreateEndpointRequest,
+    ) -> ApiResult<EndpointView> {
+        let max_retries = max_retries(request.max_retries)?.unwrap_or(DEFAULT_MAX_RETRIES);
+        let timeout_seconds = timeout(request.timeout_seconds)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        let headers = headers(request.headers)?.unwrap_or_default();
+        let rate_limit = rate_limit(request.rate_limit_config)?;
+        let id = self.next_id();
+        let mut state = self.lock();
+        let app = state.app(app_slug)?;
+        let app_id = app.id;
+        let subscriptions = state.subscriptions(app_id, &request.subscriptions)?;
+        let created = now();
+        let endpoint = Endpoint {
+            id,
+            app_id,
+            url: request.url.trim().to_string(),
+            description: request.description,
+            headers,
+            is_active: true,
+            max_retries,
+            timeout_seconds,
+            failures: Vec::new(),
+            last_failure_at: None,
+            auto_disabled: false,
+            auto_disabled_at: None,
+            rate_limit,
+            recent_sends: VecDeque::new(),
+            subscriptions,
+            created_at: created,
+            updated_at: created,
+        };
+        let view = self.endpoint_view(&state, &endpoint, false);
+        state.endpoints.insert(id, endpoint);
+        Ok(view)
+    }
+
+    /// `listWebhookEndpoints`: in creation order, with subscriptions.
+    pub fn list_endpoints(
+        &self,
+        app_slug: &str,
+        include_inactive: bool,
+        page: PageRequest,
+    ) -> ApiResult<Page<EndpointView>> {
+        let state = self.lock();
+        let app_id = state.app_id(app_slug)?;
+        let endpoints = state
+            .endpoints
+            .values()
+            .filter(|e| e.app_id == app_id && (include_inactive || e.is_active));
+        let page = paginate(endpoints, page);
+        Ok(Page {
+            data: page
+                .data
+                .into_iter()
+                .map(|e| self.endpoint_view(&state, e, true))
+                .collect(),
+            has_more: page.has_more,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+
+    /// `updateWebhookEndpoint`; a new `url` was already checked against the URL policy.
+    pub fn update_endpoint(
+        &self,
+        app_slug: &str,
+        endpoint_id: i64,
+        request: UpdateEndpointRequest,
+    ) -> ApiResult<EndpointView> {
+        let max_retries = max_retries(request.max_retries)?;
+        let timeout_seconds = timeout(request.timeout_seconds)?;
+        let headers = headers(request.headers)?;
+        let rate_limit = rate_limit(request.rate_limit_config)?;
+        let mut state = self.lock();
+        let app_id = state.app_id(app_slug)?;
+        state.app_endpoint_mut(app_id, endpoint_id)?;
+        let subscriptions = match &request.subscriptions {
+            Some(subs) => Some(state.subscriptions(app_id, subs)?),
+            None => None,
+        };
+        let endpoint = state.app_endpoint_mut(app_id, endpoint_id)?;
+        if let Some(url) = request.url {
+            endpoint.url = url.trim().to_string();
+        }
+        if let Some(description) = request.description {
+            endpoint.description = Some(description);
+        }
+        if let Some(headers) = headers {
+            endpoint.headers = headers;
+        }
+        if let Some(max_retries) = max_retries {
+            endpoint.max_retries = max_retries;
+        }
+        if let Some(timeout_seconds) = timeout_seconds {
+            endpoint.timeout_seconds = timeout_seconds;
+        }
+        if let Some(is_active) = request.is_active {
+            endpoint.is_active = is_active;
+        }
+        if let Some(subscriptions) = subscriptions {
+            endpoint.subscriptions = subscriptions;
+        }
+        if rate_limit.is_some() {
+            endpoint.rate_limit = rate_limit;
+        }
+        endpoint.updated_at = now();
+        let endpoint = endpoint.clone();
+        Ok(self.endpoint_view(&state, &endpoint, false))
+    }
+
+    /// `deleteWebhookEndpoint`: its deliveries still in flight end `endpoint_disabled`.
+    pub fn delete_endpoint(&self, app_slug: &str, endpoint_id: i64) -> ApiResult<()> {
+        let mut state = self.lock();
+        let app_id = state.app_id(app_slug)?;
+        state.app_endpoint_mut(app_id, endpoint_id)?;
+        state.endpoints.remove(&endpoint_id);
+        Ok(())
+    }
+
+    /// `testWebhookEndpoint`: queues a `test.webhook` delivery and returns its id.
+    ///
+    /// The filter of the endpoint's subscription to `event_name` (if any) still applies when it is sent.
+    pub fn queue_test_delivery(
+        &self,
+        app_slug: &str,
+        endpoint_id: i64,
+        event_name: String,
+        payload: Option<Value>,
+    ) -> ApiResult<i64> {
+        let id = self.next_id();
+        let mut state = self.lock();
+        let app_id = state.app_id(app_slug)?;
+        let endpoint = state.app_endpoint_mut(app_id, endpoint_id)?;
+        let max_attempts = endpoint.max_retries;
+        let created = now();
+        let payload = payload.unwrap_or_else(
+            || json!({"test": true, "event": event_name, "timestamp": format_time(created)}),
+        );
+        let delivery = super::deliveries::new_delivery(super::deliveries::NewDelivery {
+            id,
+            app_id,
+            endpoint_id,
+            event_name: TEST_EVENT.to_string(),
+            payload,
+            filter_event: event_name,
+            require_subscription: false,
+            max_attempts,
+            created,
+        });
+        state.deliveries.insert(id, delivery);
+        Ok(id)
+    }
+
+    /// `reactivateWebhookEndpoint`: active again, failure counter and auto-disable cleared.
+    /// Returns the endpoint's URL for the message.
+    pub fn reactivate_endpoint(&self, endpoint_id: i64) -> ApiResult<String> {
+        let mut state = self.lock();
+        let endpoint = state
+            .endpoints
+            .get_mut(&endpoint_id)
+            .ok_or_else(|| ApiError::not_found("Webhook endpoint not found"))?;
+        endpoint.is_active = true;
+        endpoint.failures.clear();
+        endpoint.auto_disabled = false;
+        endpoint.auto_disabled_at = None;
+        endpoint.updated_at = now();
+        Ok(endpoint.url.clone())
+    }
+
+    pub(super) fn endpoint_view(
+        &self,
+        state: &State,
+        endpoint: &Endpoint,
+        with_subscriptions: bool,
+    ) -> EndpointView {
+        let window_start = failure_window_start(now());
+        let failure_count = endpoint
+            .failures
+            .iter()
+            .filter(|t| **t >= window_start)
+            .count();
+        EndpointView {
+            id: endpoint.id.to_string(),
+            deployment_id: self.deployment_id.clone(),
+            app_slug: state.app_slug(endpoint.app_id),
+            url: endpoint.url.clone(),
+            description: endpoint.description.clone(),
+            headers: endpoint.headers.clone(),
+            is_active: endpoint.is_active,
+            max_retries: endpoint.max_retries,
+            timeout_seconds: endpoint.timeout_seconds,
+            failure_count: u32::try_from(failure_count).unwrap_or(u32::MAX),
+            last_failure_at: endpoint.last_failure_at.map(format_time),
+            auto_disabled: endpoint.auto_disabled,
+            auto_disabled_at: endpoint.auto_disabled_at.map(format_time),
+            rate_limit_config: endpoint.rate_limit.map(|r| RateLimitView {
+                duration_ms: r.duration_ms,
+                max_requests: r.max_requests,
+            }),
+            created_at: format_time(endpoint.created_at),
+            updated_at: format_time(endpoint.updated_at),
+            subscriptions: with_subscriptions.then(|| {
+                endpoint
+                    .subscriptions
+                    .iter()
+                    .map(|s| SubscriptionView {
+                        event_name: s.event_name.clone(),
+                        filter_rules: s.filter_rules.clone(),
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl State {
+    /// Validates a subscription set against the app's catalog: at least one, each event known and
+    /// not archived, no event twice, filter rules well-formed and within the event's schema.
+    fn subscriptions(
+        &self,
+        app_id: i64,
+        inputs: &[SubscriptionInput],
+    ) -> ApiResult<Vec<Subscription>> {
+        if inputs.is_empty() {
+            return Err(ApiError::bad_request(
+                "At least one subscription is required",
+            ));
+        }
+        let app_slug = self.app_slug(app_id);
+        let mut seen = HashSet::new();
+        inputs
+            .iter()
+            .map(|input| {
+                if !seen.insert(input.event_name.as_str()) {
+                    return Err(ApiError::bad_request(format!(
+                        "Duplicate subscription to event '{}'",
+                        input.event_name
+                    )));
+                }
+                self.subscription(app_id, &app_slug, input)
+            })
+            .collect()
+    }
+
+    fn subscription(
+        &self,
+        app_id: i64,
+        app_slug: &str,
+        input: &SubscriptionInput,
+    ) -> ApiResult<Subscription> {
+        let event = self.app_event(app_id, &input.event_name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Unknown event '{}' for app '{}'",
+                input.event_name, app_slug
+            ))
+        })?;
+        if event.is_archived {
+            return Err(ApiError::bad_request(format!(
+                "Event '{}' is archived",
+                input.event_name
+            )));
+        }
+        let rules = match &input.filter_rules {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(rules) => rules.clone(),
+        };
+        filter::validate(&rules, event.schema.as_ref()).map_err(ApiError::bad_request)?;
+        Ok(Subscription {
+            event_name: input.event_name.clone(),
+            filter_rules: rules,
+        })
+    }
+}
+
+fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
+    match value {
+        Some(n) if !MAX_RETRIES_RANGE.contains(&n) => Err(ApiError::bad_request(
+            "max_retries must be between 1 and 32",
+        )),
+        other => Ok(other.map(|n| n as u32)),
+    }
+}
+
+fn timeout(value: Option<i64>) -> ApiResult<Option<u32>> {
+    match value {
+        Some(n) if !TIMEOUT_RANGE.contains(&n) => Err(ApiError::bad_request(
+            "timeout_seconds must be between 1 and 300",
+        )),
+        other => Ok(other.map(|n| n as u32)),
+    }
+}
+
+/// Custom headers must be sendable: valid names and values.
+fn headers(value: Option<BTreeMap<String, String>>) -> ApiResult<Option<Map<String, Value>>> {
+    let Some(headers) = value else {
+        return Ok(None);
+    };
+    let mut map = Map::new();
+    for (name, value) in headers {
+        if HeaderName::from_bytes(name.as_bytes()).is_err()
+            || HeaderValue::from_str(&value).is_err()
+        {
+            return Err(ApiError::bad_request(format!("Invalid header '{name}'")));
+        }
+        map.insert(name, Value::String(value));
+    }
+    Ok(Some(map))
+}
+
+fn rate_limit(value: Option<RateLimitInput>) -> ApiResult<Option<RateLimit>> {
+    let Some(input) = value else {
+        return Ok(None);
+    };
+    match (
+        u64::try_from(input.duration_ms),
+        u32::try_from(input.max_requests),
+    ) {
+        (Ok(duration_ms), Ok(max_requests)) if duration_ms > 0 && max_requests > 0 => {
+            Ok(Some(RateLimit {
+                duration_ms,
+                max_requests,
+            }))
+        }
+        _ => Err(ApiError::bad_request(
+            "rate_limit_config needs a positive duration_ms and max_requests",
+        )),
+    }
+}

@@ -1,0 +1,161 @@
+//! All state of the emulator, behind one mutex and one API.
+//!
+//! Every operation validates completely before it changes anything, so a rejected request leaves
+//! the state as it was. The lock is never held across network I/O: the delivery engine takes what
+//! it needs for an attempt, releases the lock, sends, and then records the outcome.
+
+mod apps;
+mod catalogs;
+mod deliveries;
+mod endpoints;
+pub mod model;
+mod replay;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::error::{ApiError, ApiResult};
+use crate::views::Page;
+use crate::wire::IdGenerator;
+use model::{App, Catalog, Delivery, Endpoint, ReplayTask};
+
+pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
+pub use replay::{ReplayCreated, ReplayItem};
+
+/// The window in which exhausted deliveries count towards deactivating an endpoint.
+const FAILURE_WINDOW_HOURS: i64 = 24;
+
+/// A page request after validation: `limit` rows from `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// The emulator's state and the only way to read or change it.
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    ids: IdGenerator,
+    deployment_id: String,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    apps: BTreeMap<i64, App>,
+    app_ids: HashMap<String, i64>,
+    catalogs: BTreeMap<i64, Catalog>,
+    catalog_ids: HashMap<String, i64>,
+    endpoints: BTreeMap<i64, Endpoint>,
+    deliveries: BTreeMap<i64, Delivery>,
+    tasks: BTreeMap<i64, ReplayTask>,
+    /// `(app id, key)` → `(task id, expiry)`.
+    idempotency: HashMap<(i64, String), (i64, DateTime<Utc>)>,
+}
+
+impl Store {
+    /// An empty store with a fresh deployment id.
+    pub fn new() -> Self {
+        let ids = IdGenerator::new();
+        let deployment_id = ids.next().to_string();
+        Self {
+            state: Mutex::new(State::default()),
+            ids,
+            deployment_id,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Operations validate before they mutate, so the state behind a poisoned lock is consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_id(&self) -> i64 {
+        self.ids.next()
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl State {
+    fn app_id(&self, slug: &str) -> ApiResult<i64> {
+        self.app_ids
+            .get(slug)
+            .copied()
+            .ok_or_else(|| ApiError::not_found("Webhook app not found"))
+    }
+
+    fn app(&self, slug: &str) -> ApiResult<&App> {
+        let id = self.app_id(slug)?;
+        self.apps
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found("Webhook app not found"))
+    }
+
+    fn app_mut(&mut self, slug: &str) -> ApiResult<&mut App> {
+        let id = self.app_id(slug)?;
+        self.apps
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found("Webhook app not found"))
+    }
+
+    fn app_slug(&self, app_id: i64) -> String {
+        self.apps
+            .get(&app_id)
+            .map(|a| a.slug.clone())
+            .unwrap_or_default()
+    }
+
+    fn catalog(&self, slug: &str) -> ApiResult<&Catalog> {
+        self.catalog_ids
+            .get(slug)
+            .and_then(|id| self.catalogs.get(id))
+            .ok_or_else(|| ApiError::not_found("Event catalog not found"))
+    }
+
+    fn catalog_mut(&mut self, slug: &str) -> ApiResult<&mut Catalog> {
+        let id = *self
+            .catalog_ids
+            .get(slug)
+            .ok_or_else(|| ApiError::not_found("Event catalog not found"))?;
+        self.catalogs
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found("Event catalog not found"))
+    }
+
+    /// The endpoint `endpoint_id` if it belongs to the app `app_id`.
+    fn app_endpoint_mut(&mut self, app_id: i64, endpoint_id: i64) -> ApiResult<&mut Endpoint> {
+        self.endpoints
+            .get_mut(&endpoint_id)
+            .filter(|e| e.app_id == app_id)
+            .ok_or_else(|| ApiError::not_found("Webhook endpoint not found"))
+    }
+}
+
+/// Cuts one page out of `items`, looking one row further to set `has_more`.
+fn paginate<T>(items: impl Iterator<Item = T>, page: PageRequest) -> Page<T> {
+    let offset = usize::try_from(page.offset).unwrap_or(0);
+    let limit = usize::try_from(page.limit).unwrap_or(0);
+    let mut data: Vec<T> = items.skip(offset).take(limit.saturating_add(1)).collect();
+    let has_more = data.len() > limit;
+    data.truncate(limit);
+    Page {
+        data,
+        has_more,
+        limit: page.limit,
+        offset: page.offset,
+    }
+}
+
+/// The start of the window in which endpoint failures count.
+fn failure_window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - ChronoDuration::hours(FAILURE_WINDOW_HOURS)
+}

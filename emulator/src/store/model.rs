@@ -1,0 +1,232 @@
+//! The records the store keeps. Everything here is plain data; the rules live in the store's methods.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::signing::SigningKey;
+
+/// A webhook app (the unit of signing secret, endpoints and deliveries).
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub signing_secret: String,
+    pub key: SigningKey,
+    pub failure_notification_emails: Vec<String>,
+    pub event_catalog_slug: Option<String>,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An event catalog: the events apps that name it know.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub events: Vec<EventDefinition>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One event of a catalog.
+#[derive(Debug, Clone)]
+pub struct EventDefinition {
+    pub name: String,
+    pub description: String,
+    pub group: Option<String>,
+    pub schema: Option<Value>,
+    pub example_payload: Option<Value>,
+    pub is_archived: bool,
+}
+
+/// An endpoint's `rate_limit_config`: at most `max_requests` sends per `duration_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub duration_ms: u64,
+    pub max_requests: u32,
+}
+
+/// A subscription of an endpoint to one event name.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub event_name: String,
+    pub filter_rules: Value,
+}
+
+/// An endpoint that receives an app's deliveries.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub id: i64,
+    pub app_id: i64,
+    pub url: String,
+    pub description: Option<String>,
+    pub headers: Map<String, Value>,
+    pub is_active: bool,
+    pub max_retries: u32,
+    pub timeout_seconds: u32,
+    /// Times of deliveries that ended permanently failed; those of the last 24 h count.
+    pub failures: Vec<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+    pub auto_disabled: bool,
+    pub auto_disabled_at: Option<DateTime<Utc>>,
+    pub rate_limit: Option<RateLimit>,
+    /// Start instants of recent sends, for `rate_limit`.
+    pub recent_sends: VecDeque<Instant>,
+    pub subscriptions: Vec<Subscription>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The state values of a delivery on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Pending,
+    Success,
+    Failed,
+    PermanentlyFailed,
+    Filtered,
+    EndpointDisabled,
+}
+
+impl DeliveryStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::PermanentlyFailed => "permanently_failed",
+            Self::Filtered => "filtered",
+            Self::EndpointDisabled => "endpoint_disabled",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Success,
+            Self::Failed,
+            Self::PermanentlyFailed,
+            Self::Filtered,
+            Self::EndpointDisabled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
+    /// Whether more work is still to come for the delivery.
+    pub fn in_flight(self) -> bool {
+        matches!(self, Self::Pending | Self::Failed)
+    }
+}
+
+/// What happened in one attempt to send a delivery.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub url: String,
+    pub status_code: Option<u16>,
+    pub response_time_ms: u64,
+    pub response_body: Option<String>,
+    pub response_headers: Option<Map<String, Value>>,
+}
+
+/// One state of a delivery in its log: the state it entered and, when an attempt caused it, that attempt.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub status: DeliveryStatus,
+    pub at: DateTime<Utc>,
+    pub attempts_made: u32,
+    pub attempt: Option<Attempt>,
+}
+
+/// A delivery of one event to one endpoint, with every state it went through.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub app_id: i64,
+    pub endpoint_id: i64,
+    pub event_name: String,
+    pub payload: Value,
+    /// The event whose subscription filter must still match when the delivery is sent.
+    pub filter_event: String,
+    /// Whether the endpoint must still be subscribed to `filter_event` (not so for test sends).
+    pub require_subscription: bool,
+    /// `webhook-timestamp`, fixed at creation and reused on retries.
+    pub webhook_timestamp: i64,
+    /// The outbound envelope, fixed at creation so that every attempt sends the same bytes.
+    pub body: Bytes,
+    pub max_attempts: u32,
+    pub log: Vec<LogRow>,
+}
+
+impl Delivery {
+    /// The latest state.
+    pub fn latest(&self) -> &LogRow {
+        // A delivery is created with its pending row, so the log is never empty.
+        self.log
+            .last()
+            .expect("a delivery log starts with its pending row")
+    }
+
+    /// The latest state's status.
+    pub fn status(&self) -> DeliveryStatus {
+        self.latest().status
+    }
+
+    /// The attempts made so far, oldest first.
+    pub fn attempts(&self) -> impl Iterator<Item = &Attempt> {
+        self.log.iter().filter_map(|row| row.attempt.as_ref())
+    }
+}
+
+/// The states of a replay task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Queued,
+    Running,
+    Completed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the task still counts against the app's limit of running tasks.
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// An asynchronous replay of a fixed list of deliveries.
+#[derive(Debug, Clone)]
+pub struct ReplayTask {
+    pub id: i64,
+    pub app_id: i64,
+    pub status: TaskStatus,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub items: Vec<i64>,
+    pub processed: u64,
+    pub replayed_count: u64,
+    pub failed_count: u64,
+    pub last_delivery_id: Option<i64>,
+}

@@ -1,0 +1,201 @@
+//! Which webhook URLs are accepted at endpoint create/update, and which ones are contacted on delivery.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use reqwest::Url;
+
+/// Parses a webhook URL: http or https, with a host and without credentials.
+pub fn parse(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|_| invalid("not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.host().is_none() {
+        return Err(invalid("a host is required"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials are not allowed"));
+    }
+    Ok(url)
+}
+
+/// The strict policy of the production service: no loopback, private, link-local, CGNAT, metadata,
+/// unspecified or multicast target, neither literally nor through what a hostname resolves to.
+///
+/// With `resolve` off (loopback-only delivery), hostnames other than `localhost` are not looked up:
+/// the emulator will never contact them anyway.
+pub async fn check_strict(url: &Url, resolve: bool) -> Result<(), String> {
+    let blocked = || invalid("private, loopback and link-local addresses are not allowed");
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if is_blocked(IpAddr::V4(ip)) => Err(blocked()),
+        Some(url::Host::Ipv6(ip)) if is_blocked(IpAddr::V6(ip)) => Err(blocked()),
+        Some(url::Host::Domain(name)) if is_localhost_name(name) => Err(blocked()),
+        Some(url::Host::Domain(name)) if resolve => check_resolved(name, url).await,
+        _ => Ok(()),
+    }
+}
+
+async fn check_resolved(name: &str, url: &Url) -> Result<(), String> {
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addresses = tokio::net::lookup_host((name, port))
+        .await
+        .map_err(|_| invalid("the host does not resolve"))?;
+    let mut any = false;
+    for address in addresses {
+        any = true;
+        if is_blocked(address.ip()) {
+            return Err(invalid("the host resolves to a private address"));
+        }
+    }
+    if any {
+        Ok(())
+    } else {
+        Err(invalid("the host does not resolve"))
+    }
+}
+
+/// Whether a delivery to this URL stays on this machine: a loopback IP literal or `localhost`.
+pub fn is_loopback_target(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(name)) => is_localhost_name(name),
+        None => false,
+    }
+}
+
+fn is_localhost_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// Whether an address is one the strict policy refuses.
+pub fn is_blocked(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_blocked_v4(v4),
+        IpAddr::V6(v6) => is_blocked_v6(v6),
+    }
+}
+
+fn is_blocked_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local() // includes the metadata address 169.254.169.254
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+        || a >= 240
+}
+
+fn is_blocked_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_blocked_v4(v4);
+    }
+    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if nat64 {
+        let embedded = Ipv4Addr::new(
+            (segments[6] >> 8) as u8,
+            segments[6] as u8,
+            (segments[7] >> 8) as u8,
+            segments[7] as u8,
+        );
+        return is_blocked_v4(embedded);
+    }
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+}
+
+fn invalid(reason: &str) -> String {
+    format!("Invalid webhook URL: {reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_http_and_https_only() {
+        assert!(parse("https://example.com/hook").is_ok());
+        assert!(parse("http://127.0.0.1:9000/").is_ok());
+        assert!(parse("ftp://example.com/").is_err());
+        assert!(parse("https://user:pw@example.com/").is_err());
+        assert!(parse("not a url").is_err());
+    }
+
+    #[test]
+    fn blocked_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(is_blocked(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "100.128.0.1"] {
+            assert!(!is_blocked(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn strict_checks_literals_and_localhost_without_lookups() {
+        for url in [
+            "http://127.0.0.1/",
+            "http://[::1]/",
+            "http://localhost:8080/",
+            "http://169.254.169.254/",
+        ] {
+            assert!(
+                check_strict(&parse(url).unwrap(), false).await.is_err(),
+                "{url}"
+            );
+        }
+        assert!(check_strict(&parse("https://example.com/").unwrap(), false)
+            .await
+            .is_ok());
+        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), false)
+            .await
+            .is_ok());
+    }
+
+    #[test]
+    fn loopback_targets() {
+        for url in [
+            "http://127.0.0.1:1/",
+            "http://127.8.9.1/",
+            "http://[::1]/",
+            "http://localhost/",
+            "http://LOCALHOST./",
+        ] {
+            assert!(is_loopback_target(&parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://example.com/",
+            "http://10.0.0.1/",
+            "http://192.168.0.1/",
+        ] {
+            assert!(!is_loopback_target(&parse(url).unwrap()), "{url}");
+        }
+    }
+}
