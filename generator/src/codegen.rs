@@ -57,6 +57,14 @@ pub fn generate_tokens(spec: &Spec) -> Result<TokenStream, Error> {
     append_to_types(&mut file, in_types)?;
 
     let options = options(spec, &shapes)?;
+    let options = quote! {
+        /// Query options of the operations that take query parameters.
+        pub mod options {
+            #[allow(unused_imports)]
+            use super::*;
+            #options
+        }
+    };
     let pages = pages(spec, &shapes);
     let idempotent = idempotent(spec);
     let docs = operation_docs(spec);
@@ -84,7 +92,9 @@ fn append_to_types(file: &mut syn::File, items: TokenStream) -> Result<(), Error
             content.extend(items.items);
             Ok(())
         }
-        None => Err(Error::Generate("progenitor emitted no `types` module".into())),
+        None => Err(Error::Generate(
+            "progenitor emitted no `types` module".into(),
+        )),
     }
 }
 
@@ -251,7 +261,11 @@ fn json_name(field: &syn::Field) -> String {
         });
     }
     renamed.unwrap_or_else(|| {
-        let name = field.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+        let name = field
+            .ident
+            .as_ref()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         name.trim_start_matches("r#").to_string()
     })
 }
@@ -457,6 +471,7 @@ fn builder(
     let mut args = Vec::new();
     let mut inits = Vec::new();
     let mut setters = Vec::new();
+    let mut limits = Vec::new();
     for (property, prop) in schema
         .get("properties")
         .and_then(Value::as_object)
@@ -468,7 +483,14 @@ fn builder(
                 "components.schemas.{name}.properties.{property}: no matching field in the generated struct"
             )));
         };
-        let role = property_role(property, prop, required.contains(property.as_str()), path_filled, &ty);
+        limits.extend(list_limit(property, prop));
+        let role = property_role(
+            property,
+            prop,
+            required.contains(property.as_str()),
+            path_filled,
+            &ty,
+        );
         match role {
             Role::Argument => {
                 args.push(quote! { #field: impl ::std::convert::Into<#ty> });
@@ -482,9 +504,12 @@ fn builder(
         }
     }
     let ty = format_ident!("{}", name);
-    let new_doc = format!("A `{name}` with its required fields; set the others with the chained setters.");
+    let new_doc =
+        format!("A `{name}` with its required fields; set the others with the chained setters.");
     Ok(quote! {
         impl #ty {
+            #(#limits)*
+
             #[doc = #new_doc]
             #[allow(clippy::new_without_default)]
             pub fn new(#(#args),*) -> Self {
@@ -492,6 +517,18 @@ fn builder(
             }
             #(#setters)*
         }
+    })
+}
+
+/// `maxItems` of a list property as an associated constant, e.g. `DELIVERY_IDS_MAX_ITEMS`, so
+/// that code splitting large inputs follows the spec.
+fn list_limit(property: &str, prop: &Value) -> Option<TokenStream> {
+    let max = prop.get("maxItems")?.as_u64()? as usize;
+    let name = format_ident!("{}_MAX_ITEMS", property.to_uppercase());
+    let doc = format!("The most items `{property}` may hold (the spec's `maxItems`).");
+    Some(quote! {
+        #[doc = #doc]
+        pub const #name: usize = #max;
     })
 }
 
@@ -597,7 +634,10 @@ fn options(spec: &Spec, shapes: &Shapes) -> Result<TokenStream, Error> {
             continue;
         }
         let method = shapes.methods.get(id).ok_or_else(|| {
-            Error::Generate(format!("{}: progenitor emitted no method `{id}`", op.location()))
+            Error::Generate(format!(
+                "{}: progenitor emitted no method `{id}`",
+                op.location()
+            ))
         })?;
         out.extend(options_type(id, &query, method, &op)?);
     }
@@ -620,7 +660,10 @@ fn query_field(param: &syn::PatType, doc: String) -> Option<QueryField> {
     let inner = generic_inner(&param.ty, "Option")?;
     let (stored, pass): (syn::Type, TokenStream) = match inner {
         syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Path(p) if p.path.is_ident("str")) => {
-            (syn::parse_quote!(::std::string::String), quote! { self.#name.as_deref() })
+            (
+                syn::parse_quote!(::std::string::String),
+                quote! { self.#name.as_deref() },
+            )
         }
         syn::Type::Reference(r) => {
             let elem = &r.elem;
@@ -646,7 +689,10 @@ fn options_type(
         .iter()
         .filter_map(|p| {
             let name = p.get("name").and_then(Value::as_str)?;
-            let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
+            let doc = p
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             Some((name, doc.to_string()))
         })
         .collect();
@@ -654,8 +700,12 @@ fn options_type(
     let mut passthrough = Vec::new();
     let mut call_args = Vec::new();
     for input in &method.sig.inputs {
-        let syn::FnArg::Typed(param) = input else { continue };
-        let syn::Pat::Ident(pat) = &*param.pat else { continue };
+        let syn::FnArg::Typed(param) = input else {
+            continue;
+        };
+        let syn::Pat::Ident(pat) = &*param.pat else {
+            continue;
+        };
         let arg_name = pat.ident.to_string();
         match query_names.get(arg_name.trim_start_matches("r#")) {
             Some(doc) => {
@@ -792,24 +842,27 @@ fn page_field(shapes: &Shapes, envelope: &str, property: &str) -> TokenStream {
 fn pages(spec: &Spec, shapes: &Shapes) -> TokenStream {
     let list = paginated(spec);
     let mut seen = BTreeSet::new();
-    let conversions = list.iter().filter(|p| seen.insert(p.envelope.clone())).map(|p| {
-        let envelope = format_ident!("{}", p.envelope);
-        let item = format_ident!("{}", p.item);
-        let limit = page_field(shapes, &p.envelope, "limit");
-        let offset = page_field(shapes, &p.envelope, "offset");
-        quote! {
-            impl ::std::convert::From<types::#envelope> for crate::Page<types::#item> {
-                fn from(page: types::#envelope) -> Self {
-                    crate::Page {
-                        limit: #limit,
-                        offset: #offset,
-                        data: page.data,
-                        has_more: page.has_more,
+    let conversions = list
+        .iter()
+        .filter(|p| seen.insert(p.envelope.clone()))
+        .map(|p| {
+            let envelope = format_ident!("{}", p.envelope);
+            let item = format_ident!("{}", p.item);
+            let limit = page_field(shapes, &p.envelope, "limit");
+            let offset = page_field(shapes, &p.envelope, "offset");
+            quote! {
+                impl ::std::convert::From<types::#envelope> for crate::Page<types::#item> {
+                    fn from(page: types::#envelope) -> Self {
+                        crate::Page {
+                            limit: #limit,
+                            offset: #offset,
+                            data: page.data,
+                            has_more: page.has_more,
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     let rows = list.iter().map(|p| {
         let (id, item) = (&p.operation_id, &p.item);
         quote! { (#id, #item) }
@@ -885,8 +938,17 @@ mod tests {
 
     #[test]
     fn options_names_drop_a_leading_get() {
-        assert_eq!(options_type_name("list_webhook_apps"), "ListWebhookAppsOptions");
-        assert_eq!(options_type_name("get_webhook_analytics"), "WebhookAnalyticsOptions");
-        assert_eq!(options_type_name("get_webhook_timeseries"), "WebhookTimeseriesOptions");
+        assert_eq!(
+            options_type_name("list_webhook_apps"),
+            "ListWebhookAppsOptions"
+        );
+        assert_eq!(
+            options_type_name("get_webhook_analytics"),
+            "WebhookAnalyticsOptions"
+        );
+        assert_eq!(
+            options_type_name("get_webhook_timeseries"),
+            "WebhookTimeseriesOptions"
+        );
     }
 }

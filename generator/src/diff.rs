@@ -25,7 +25,11 @@ pub struct Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let class = if self.breaking { "BREAKING" } else { "compatible" };
+        let class = if self.breaking {
+            "BREAKING"
+        } else {
+            "compatible"
+        };
         write!(f, "{class:<10} {}: {}", self.location, self.description)
     }
 }
@@ -49,13 +53,21 @@ pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
     let new_ops = operations_by_key(new);
     for (key, old_op) in &old_ops {
         match new_ops.get(key) {
-            None => differ.push(&old_op.location(), format!("operation `{key}` removed"), true),
+            None => differ.push(
+                &old_op.location(),
+                format!("operation `{key}` removed"),
+                true,
+            ),
             Some(new_op) => differ.operation(old_op, new_op),
         }
     }
     for (key, new_op) in &new_ops {
         if !old_ops.contains_key(key) {
-            differ.push(&new_op.location(), format!("operation `{key}` added"), false);
+            differ.push(
+                &new_op.location(),
+                format!("operation `{key}` added"),
+                false,
+            );
         }
     }
     differ.changes.into_iter().collect()
@@ -95,11 +107,7 @@ impl Differ<'_> {
         if old.path != new.path || old.method != new.method {
             self.push(
                 &location,
-                format!(
-                    "moved from {} {}",
-                    old.method.to_uppercase(),
-                    old.path
-                ),
+                format!("moved from {} {}", old.method.to_uppercase(), old.path),
                 true,
             );
         }
@@ -124,9 +132,7 @@ impl Differ<'_> {
         let response_location = format!("{location}.responses");
         match (self.old.success_schema(old), self.new.success_schema(new)) {
             (Some(o), Some(n)) => self.schema(o, n, &response_location, Direction::Response),
-            (Some(_), None) => {
-                self.push(&response_location, "success body removed".into(), true)
-            }
+            (Some(_), None) => self.push(&response_location, "success body removed".into(), true),
             _ => {}
         }
     }
@@ -152,7 +158,11 @@ impl Differ<'_> {
             };
             let required = |p: &Value| p.get("required") == Some(&Value::Bool(true));
             if !required(old_param) && required(new_param) {
-                self.push(&loc, format!("{place} parameter `{name}` is now required"), true);
+                self.push(
+                    &loc,
+                    format!("{place} parameter `{name}` is now required"),
+                    true,
+                );
             }
             if let (Some(o), Some(n)) = (old_param.get("schema"), new_param.get("schema")) {
                 self.schema(o, n, &loc, Direction::Request);
@@ -307,9 +317,7 @@ impl Differ<'_> {
                 (Some(o), Some(n)) if n > o => {
                     self.push(location, format!("{key} raised from {o} to {n}"), true)
                 }
-                (None, Some(n)) if n > 0.0 => {
-                    self.push(location, format!("{key} {n} added"), true)
-                }
+                (None, Some(n)) if n > 0.0 => self.push(location, format!("{key} {n} added"), true),
                 _ => {}
             }
         }

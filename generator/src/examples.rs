@@ -48,9 +48,7 @@ pub fn to_json_schema(schema: &Value) -> Value {
                     .map(|(k, v)| (k.clone(), to_json_schema(v)))
                     .collect(),
             ),
-            "items" | "not" | "additionalProperties" if value.is_object() => {
-                to_json_schema(value)
-            }
+            "items" | "not" | "additionalProperties" if value.is_object() => to_json_schema(value),
             "allOf" | "oneOf" | "anyOf" => Value::Array(
                 value
                     .as_array()
@@ -115,11 +113,15 @@ impl<'a> ExampleChecker<'a> {
         let spec = self.spec;
         for (name, schema) in spec.schemas().into_iter().flatten() {
             let mut pairs = Vec::new();
-            walk_schema(schema, &format!("components.schemas.{name}"), &mut |s, loc| {
-                if let Some(example) = s.get("example") {
-                    pairs.push((s, example, format!("{loc}.example")));
-                }
-            });
+            walk_schema(
+                schema,
+                &format!("components.schemas.{name}"),
+                &mut |s, loc| {
+                    if let Some(example) = s.get("example") {
+                        pairs.push((s, example, format!("{loc}.example")));
+                    }
+                },
+            );
             for (schema, example, location) in pairs {
                 self.check(schema, example, &location, findings);
             }
@@ -258,6 +260,9 @@ mod tests {
     #[test]
     fn nullable_enums_list_null() {
         let schema = to_json_schema(&json!({"type": "string", "enum": ["a"], "nullable": true}));
-        assert_eq!(schema, json!({"type": ["string", "null"], "enum": ["a", null]}));
+        assert_eq!(
+            schema,
+            json!({"type": ["string", "null"], "enum": ["a", null]})
+        );
     }
 }

@@ -74,6 +74,9 @@ pub enum Error {
         /// Every finding, with its spec location.
         findings: Vec<Finding>,
     },
+    /// The published copies could not be made.
+    #[error("publish: {0}")]
+    Publish(String),
     /// Code generation failed.
     #[error("code generation failed: {0}")]
     Generate(String),

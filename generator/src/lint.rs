@@ -145,7 +145,8 @@ fn responses(spec: &Spec, op: &Operation<'_>, findings: &mut Findings) {
     let successes: Vec<_> = responses.keys().filter(|c| c.starts_with('2')).collect();
     match successes.as_slice() {
         [code] => {
-            if spec.resolve(&responses[code.as_str()])
+            if spec
+                .resolve(&responses[code.as_str()])
                 .pointer("/content/application~1json/schema")
                 .is_none()
             {
@@ -163,7 +164,10 @@ fn responses(spec: &Spec, op: &Operation<'_>, findings: &mut Findings) {
             format!(
                 "{} success responses ({}); exactly one success body type is allowed",
                 many.len(),
-                many.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
     }
@@ -179,7 +183,8 @@ fn responses(spec: &Spec, op: &Operation<'_>, findings: &mut Findings) {
         );
     }
     for (code, response) in errors {
-        let uses_shared = response.get("$ref").and_then(Value::as_str) == Some(SHARED_ERROR_RESPONSE);
+        let uses_shared =
+            response.get("$ref").and_then(Value::as_str) == Some(SHARED_ERROR_RESPONSE);
         if !uses_shared {
             findings.push(
                 "error-body",
@@ -237,7 +242,10 @@ fn operation_described(spec: &Spec, op: &Operation<'_>, findings: &mut Findings)
         );
     }
     let own = op.value.get("parameters").and_then(Value::as_array);
-    let all = op.path_item_parameters.iter().chain(own.into_iter().flatten());
+    let all = op
+        .path_item_parameters
+        .iter()
+        .chain(own.into_iter().flatten());
     for (index, param) in all.enumerate() {
         let location = match param.get("$ref").and_then(Value::as_str) {
             Some(r) => r.trim_start_matches("#/").replace('/', "."),
@@ -355,15 +363,19 @@ fn response_additional_properties(spec: &Spec, findings: &mut Findings) {
         let Some(schema) = schemas.get(&name) else {
             continue;
         };
-        walk_schema(schema, &format!("components.schemas.{name}"), &mut |s, loc| {
-            if s.get("additionalProperties") == Some(&Value::Bool(false)) {
-                findings.push(
+        walk_schema(
+            schema,
+            &format!("components.schemas.{name}"),
+            &mut |s, loc| {
+                if s.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    findings.push(
                     "response-additional-properties",
                     format!("{loc}.additionalProperties"),
                     "`additionalProperties: false` on a response schema would reject fields the server adds later",
                 );
-            }
-        });
+                }
+            },
+        );
     }
 }
 
@@ -406,7 +418,10 @@ fn properties_described(spec: &Spec, findings: &mut Findings) {
         if let Some(schema) = spec.request_schema(&op).filter(|s| s.get("$ref").is_none()) {
             check(
                 schema,
-                format!("{}.requestBody.content.application/json.schema", op.location()),
+                format!(
+                    "{}.requestBody.content.application/json.schema",
+                    op.location()
+                ),
             );
         }
     }

@@ -14,7 +14,7 @@ pub fn to_json(spec: &Spec) -> String {
 
 /// The spec as normalised YAML: comments, anchors and quoting styles gone, keys in document order.
 pub fn to_yaml(spec: &Spec) -> Result<String, Error> {
-    serde_yaml::to_string(&spec.raw).map_err(|err| Error::Generate(format!("YAML output: {err}")))
+    serde_yaml::to_string(&spec.raw).map_err(|err| Error::Publish(format!("YAML output: {err}")))
 }
 
 /// Writes `webhooks.json` and `webhooks.yaml` into `dir` (created if missing); returns their paths.
@@ -27,6 +27,17 @@ pub fn publish(spec: &Spec, dir: &Path) -> Result<Vec<PathBuf>, Error> {
         (dir.join("webhooks.json"), to_json(spec)),
         (dir.join("webhooks.yaml"), to_yaml(spec)?),
     ];
+    let source = spec.source.canonicalize().ok();
+    if let Some((path, _)) = outputs
+        .iter()
+        .find(|(path, _)| path.canonicalize().ok().is_some() && path.canonicalize().ok() == source)
+    {
+        return Err(Error::Publish(format!(
+            "publishing into {} would overwrite the hand-written spec {}; choose another --out directory",
+            dir.display(),
+            path.display()
+        )));
+    }
     let mut written = Vec::new();
     for (path, text) in outputs {
         std::fs::write(&path, text).map_err(|source| Error::Write {

@@ -1,0 +1,314 @@
+//! Builder conveniences that need judgement: the generator emits `new` and one setter per field
+//! for every request type; these add the shorthands people reach for (`subscribe`, `header`,
+//! `event`) and the replay request, whose two wire shapes share one builder.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::generated::types::{
+    self, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, EventSubscription,
+    RateLimitConfig, ReplayStatusFilter, TriggerWebhookEventRequest, WebhookEventDefinition,
+};
+use crate::{DeliveryStatus, Error};
+
+impl CreateWebhookEndpointRequest {
+    /// Subscribes the endpoint to `event_name`, every payload.
+    pub fn subscribe(mut self, event_name: impl Into<String>) -> Self {
+        self.subscriptions
+            .push(EventSubscription::new(event_name, Value::Null));
+        self
+    }
+
+    /// Subscribes the endpoint to `event_name` for the payloads that match `filter_rules`
+    /// (for example `json!({"amount": {"$gte": 100}})`).
+    pub fn subscribe_filtered(
+        mut self,
+        event_name: impl Into<String>,
+        filter_rules: Value,
+    ) -> Self {
+        self.subscriptions
+            .push(EventSubscription::new(event_name, filter_rules));
+        self
+    }
+
+    /// Adds one HTTP header to every delivery.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Throttles sends to at most `max_requests` per `duration_ms` milliseconds.
+    pub fn rate_limit(mut self, duration_ms: i64, max_requests: i64) -> Self {
+        self.rate_limit_config = Some(RateLimitConfig::new(duration_ms, max_requests));
+        self
+    }
+}
+
+impl CreateWebhookEventCatalogRequest {
+    /// Adds one event definition to the catalog.
+    pub fn event(mut self, event: WebhookEventDefinition) -> Self {
+        self.events.push(event);
+        self
+    }
+}
+
+impl TriggerWebhookEventRequest {
+    /// A trigger whose payload is `payload` serialized to JSON; fails with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when it does not serialize.
+    pub fn from_serializable<T: Serialize + ?Sized>(
+        event_name: impl Into<String>,
+        payload: &T,
+    ) -> Result<Self, Error> {
+        let payload = serde_json::to_value(payload).map_err(|err| {
+            Error::invalid_input(
+                "trigger_webhook_event",
+                format!("the payload does not serialize to JSON: {err}"),
+            )
+        })?;
+        Ok(TriggerWebhookEventRequest::new(event_name, payload))
+    }
+}
+
+/// Which deliveries a replay request selects.
+#[derive(Debug, Clone, PartialEq)]
+enum Selection {
+    Ids(Vec<String>),
+    Range {
+        start: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+    },
+}
+
+/// A replay request: deliveries by id, or by a window of time with optional filters.
+///
+/// The server takes at most 500 ids and 48 hours per request; [`crate::Webhooks::replay`] splits
+/// larger jobs. The filters (`status`, `event_name`, `endpoint_id`) apply to date-range replays
+/// only; setting one on a by-ids request is reported as
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when it is sent.
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use wacht_webhooks::{DeliveryStatus, ReplayWebhookDeliveriesRequest};
+///
+/// let by_ids = ReplayWebhookDeliveriesRequest::by_ids(["7291834471203418112", "7291834471203418113"]);
+/// let by_range = ReplayWebhookDeliveriesRequest::by_date_range(Utc::now() - Duration::hours(2), None)
+///     .status(DeliveryStatus::PermanentlyFailed)
+///     .event_name("invoice.paid")
+///     .idempotency_key("incident-42");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayWebhookDeliveriesRequest {
+    selection: Selection,
+    status: Option<DeliveryStatus>,
+    event_name: Option<String>,
+    endpoint_id: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+impl ReplayWebhookDeliveriesRequest {
+    fn new(selection: Selection) -> Self {
+        ReplayWebhookDeliveriesRequest {
+            selection,
+            status: None,
+            event_name: None,
+            endpoint_id: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Replays the given deliveries (1 to 500 per request).
+    pub fn by_ids<I>(ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self::new(Selection::Ids(ids.into_iter().map(Into::into).collect()))
+    }
+
+    /// Replays the deliveries created from `start` to `end` (default: now), at most 48 hours.
+    pub fn by_date_range(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Self {
+        Self::new(Selection::Range { start, end })
+    }
+
+    /// Only deliveries whose latest state is `status` (success, failed, permanently_failed or
+    /// filtered; date-range replays only).
+    pub fn status(mut self, status: impl Into<DeliveryStatus>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// Only deliveries of this event (date-range replays only).
+    pub fn event_name(mut self, event_name: impl Into<String>) -> Self {
+        self.event_name = Some(event_name.into());
+        self
+    }
+
+    /// Only deliveries to this endpoint (date-range replays only).
+    pub fn endpoint_id(mut self, endpoint_id: impl Into<String>) -> Self {
+        self.endpoint_id = Some(endpoint_id.into());
+        self
+    }
+
+    /// The key the server deduplicates by for 30 minutes: a repeat with the same key replays
+    /// nothing and answers with the first task's id.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The idempotency key, if one is set.
+    pub fn key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// The wire body; without a key, a fresh one, so that retries of this body are harmless.
+    pub(crate) fn into_wire(
+        self,
+        operation: &'static str,
+    ) -> Result<types::ReplayWebhookDeliveriesRequest, Error> {
+        let key = self.idempotency_key.unwrap_or_else(fresh_idempotency_key);
+        match self.selection {
+            Selection::Ids(ids) => {
+                let filters = [
+                    self.status.as_ref().map(|_| "status"),
+                    self.event_name.as_ref().map(|_| "event_name"),
+                    self.endpoint_id.as_ref().map(|_| "endpoint_id"),
+                ];
+                if let Some(filter) = filters.into_iter().flatten().next() {
+                    return Err(Error::invalid_input(
+                        operation,
+                        format!(
+                            "`{filter}` filters date-range replays only; a replay by ids replays exactly the ids given"
+                        ),
+                    ));
+                }
+                if ids.is_empty() {
+                    return Err(Error::invalid_input(operation, "no delivery ids to replay"));
+                }
+                Ok(types::ReplayDeliveriesByIds::new()
+                    .delivery_ids(ids)
+                    .idempotency_key(key)
+                    .into())
+            }
+            Selection::Range { start, end } => {
+                if end.is_some_and(|end| end < start) {
+                    return Err(Error::invalid_input(
+                        operation,
+                        format!(
+                            "the range ends ({}) before it starts ({start})",
+                            end.unwrap_or(start)
+                        ),
+                    ));
+                }
+                let mut body = types::ReplayDeliveriesByDateRange::new(start).idempotency_key(key);
+                body.end_date = end;
+                body.event_name = self.event_name;
+                body.endpoint_id = self.endpoint_id;
+                body.status = self
+                    .status
+                    .map(|s| replay_status(operation, &s))
+                    .transpose()?;
+                Ok(body.into())
+            }
+        }
+    }
+}
+
+/// The replay route's status filter, or an error naming the statuses it accepts.
+pub(crate) fn replay_status(
+    operation: &'static str,
+    status: &DeliveryStatus,
+) -> Result<ReplayStatusFilter, Error> {
+    status.as_str().parse::<ReplayStatusFilter>().map_err(|_| {
+        Error::invalid_input(
+            operation,
+            format!(
+                "deliveries in state `{status}` cannot be selected for replay; use success, failed, permanently_failed or filtered"
+            ),
+        )
+    })
+}
+
+/// A random idempotency key, `rust_` and 32 hex digits.
+pub(crate) fn fresh_idempotency_key() -> String {
+    format!("rust_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn endpoint_shorthands_fill_the_wire_fields() {
+        let request = CreateWebhookEndpointRequest::new("https://example.com/h")
+            .subscribe("a")
+            .subscribe_filtered("b", json!({"x": 1}))
+            .header("x-team", "pay")
+            .rate_limit(1000, 5);
+        let body = serde_json::to_value(&request).unwrap();
+        assert_eq!(body["subscriptions"][0]["event_name"], "a");
+        assert_eq!(body["subscriptions"][1]["filter_rules"], json!({"x": 1}));
+        assert_eq!(body["headers"], json!({"x-team": "pay"}));
+        assert_eq!(
+            body["rate_limit_config"],
+            json!({"duration_ms": 1000, "max_requests": 5})
+        );
+    }
+
+    #[test]
+    fn by_ids_rejects_filters_and_empty_lists() {
+        let err = ReplayWebhookDeliveriesRequest::by_ids(["1"])
+            .status(DeliveryStatus::Failed)
+            .into_wire("replay")
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("status"), "{err}");
+        let empty: [&str; 0] = [];
+        let err = ReplayWebhookDeliveriesRequest::by_ids(empty)
+            .into_wire("replay")
+            .unwrap_err();
+        assert!(err.to_string().contains("no delivery ids"), "{err}");
+    }
+
+    #[test]
+    fn range_rejects_end_before_start_and_unreplayable_statuses() {
+        let now = Utc::now();
+        let err = ReplayWebhookDeliveriesRequest::by_date_range(
+            now,
+            Some(now - chrono::Duration::seconds(1)),
+        )
+        .into_wire("replay")
+        .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        let err = ReplayWebhookDeliveriesRequest::by_date_range(now, None)
+            .status(DeliveryStatus::Pending)
+            .into_wire("replay")
+            .unwrap_err();
+        assert!(err.to_string().contains("pending"), "{err}");
+    }
+
+    #[test]
+    fn wire_body_always_has_a_key() {
+        let body = ReplayWebhookDeliveriesRequest::by_ids(["1", "2"])
+            .into_wire("replay")
+            .unwrap();
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["delivery_ids"], json!(["1", "2"]));
+        assert!(
+            json["idempotency_key"]
+                .as_str()
+                .unwrap()
+                .starts_with("rust_")
+        );
+        let body = ReplayWebhookDeliveriesRequest::by_ids(["1"])
+            .idempotency_key("mine")
+            .into_wire("replay")
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap()["idempotency_key"],
+            "mine"
+        );
+    }
+}

@@ -1,0 +1,506 @@
+//! Replay jobs of any size: split into requests the server accepts, throttled to the server's
+//! task limit, safe to re-run, and awaited to a summary.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use chrono::{Duration as Span, Utc};
+//!
+//! # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
+//! let job = webhooks
+//!     .replay("billing")
+//!     .failed_since(Utc::now() - Span::days(3))
+//!     .idempotency_key("incident-42")
+//!     .send()
+//!     .await?;
+//! let summary = job.wait(Duration::from_secs(2), Duration::from_secs(600)).await?;
+//! println!("{} replayed, {} failed", summary.replayed_count, summary.failed_count);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::builders::{fresh_idempotency_key, replay_status};
+use crate::generated::types::ReplayDeliveriesByIds;
+use crate::{
+    DeliveryStatus, Error, ErrorKind, ListWebhookReplayTasksOptions, ReplayTaskState,
+    ReplayTaskStatus, ReplayWebhookDeliveriesRequest, Webhooks,
+};
+
+/// The widest window one date-range replay may cover (a server rule the schema cannot state).
+pub const MAX_REPLAY_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// How many replay tasks the server lets one app run at once (queued or running).
+pub const MAX_RUNNING_REPLAYS: usize = 3;
+
+const OPERATION: &str = "replay_webhook_deliveries";
+
+/// What a replay job selects.
+#[derive(Debug, Clone)]
+enum Selection {
+    Ids(Vec<String>),
+    Between(DateTime<Utc>, DateTime<Utc>),
+    FailedSince(DateTime<Utc>),
+}
+
+/// A replay of any number of deliveries; see [`Webhooks::replay`].
+#[derive(Debug, Clone)]
+#[must_use = "a replay builder does nothing until `send` is awaited"]
+pub struct ReplayBuilder {
+    webhooks: Webhooks,
+    app_slug: String,
+    selection: Option<Selection>,
+    status: Option<DeliveryStatus>,
+    event_name: Option<String>,
+    endpoint_id: Option<String>,
+    idempotency_key: Option<String>,
+    poll_interval: Duration,
+    slot_timeout: Duration,
+}
+
+impl Webhooks {
+    /// Starts a replay job for `app_slug`: choose what with [`ReplayBuilder::delivery_ids`],
+    /// [`ReplayBuilder::between`] or [`ReplayBuilder::failed_since`], then `send` it.
+    pub fn replay(&self, app_slug: impl Into<String>) -> ReplayBuilder {
+        ReplayBuilder {
+            webhooks: self.clone(),
+            app_slug: app_slug.into(),
+            selection: None,
+            status: None,
+            event_name: None,
+            endpoint_id: None,
+            idempotency_key: None,
+            poll_interval: Duration::from_millis(500),
+            slot_timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// Polls a replay task every `poll_interval` until it is completed or cancelled; fails with
+    /// [`ErrorKind::Timeout`] when `timeout` passes first.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
+    /// let task = webhooks
+    ///     .wait_for_replay_task("billing", "7291834471203418112", Duration::from_secs(1), Duration::from_secs(60))
+    ///     .await?;
+    /// println!("{} of {} replayed", task.replayed_count, task.total_count);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_replay_task(
+        &self,
+        app_slug: &str,
+        task_id: &str,
+        poll_interval: Duration,
+        timeout: Duration,
+    ) -> Result<ReplayTaskStatus, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let task = self
+                .get_webhook_replay_task_status(app_slug, task_id)
+                .await?;
+            if is_final(&task.status) {
+                return Ok(task);
+            }
+            if tokio::time::Instant::now() + poll_interval > deadline {
+                return Err(Error::timeout(
+                    "wait_for_replay_task",
+                    format!(
+                        "replay task {} still {} after {timeout:?}",
+                        task.task_id,
+                        progress(&task)
+                    ),
+                ));
+            }
+            tokio::time::sleep(poll_interval).await;
+        }
+    }
+}
+
+/// Completed and cancelled tasks do no more work. An unknown state is not assumed final.
+fn is_final(state: &ReplayTaskState) -> bool {
+    matches!(
+        state,
+        ReplayTaskState::Completed | ReplayTaskState::Cancelled
+    )
+}
+
+fn progress(task: &ReplayTaskStatus) -> String {
+    format!("{} ({}/{})", task.status, task.processed, task.total_count)
+}
+
+impl ReplayBuilder {
+    /// Replays these deliveries; any number, sent in requests of at most 500 ids.
+    pub fn delivery_ids<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.selection = Some(Selection::Ids(ids.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Replays the deliveries created from `start` to `end`; any span, sent in windows of at
+    /// most 48 hours.
+    pub fn between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.selection = Some(Selection::Between(start, end));
+        self
+    }
+
+    /// Replays the deliveries that failed (`failed` and `permanently_failed`) from `since` to now.
+    pub fn failed_since(mut self, since: DateTime<Utc>) -> Self {
+        self.selection = Some(Selection::FailedSince(since));
+        self
+    }
+
+    /// Only deliveries in this state (date-range jobs only).
+    pub fn status(mut self, status: impl Into<DeliveryStatus>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// Only deliveries of this event (date-range jobs only).
+    pub fn event_name(mut self, event_name: impl Into<String>) -> Self {
+        self.event_name = Some(event_name.into());
+        self
+    }
+
+    /// Only deliveries to this endpoint (date-range jobs only).
+    pub fn endpoint_id(mut self, endpoint_id: impl Into<String>) -> Self {
+        self.endpoint_id = Some(endpoint_id.into());
+        self
+    }
+
+    /// The job's key: each request's key is derived from it (`<key>-<n>`), so sending the same job
+    /// again within 30 minutes (after a crash or a timeout) replays nothing twice. Without it the
+    /// job gets a random key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// How often to poll while waiting for a free task slot (default 500 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// How long `send` may wait for a free task slot before failing with
+    /// [`ErrorKind::Timeout`] (default 10 minutes).
+    pub fn slot_timeout(mut self, timeout: Duration) -> Self {
+        self.slot_timeout = timeout;
+        self
+    }
+
+    /// Checks the job, then sends its requests one by one, each when the app has fewer than
+    /// three replay tasks running. Nothing is sent when the job is invalid.
+    pub async fn send(self) -> Result<ReplayJob, Error> {
+        let requests = self.requests(Utc::now())?;
+        let mut task_ids = Vec::new();
+        for request in requests {
+            let response = self.send_when_free(request).await?;
+            task_ids.extend(response.task_id);
+        }
+        task_ids.dedup();
+        Ok(ReplayJob {
+            webhooks: self.webhooks,
+            app_slug: self.app_slug,
+            task_ids,
+        })
+    }
+
+    /// The requests of the job, checked before anything is sent; `now` ends `failed_since`.
+    fn requests(&self, now: DateTime<Utc>) -> Result<Vec<ReplayWebhookDeliveriesRequest>, Error> {
+        let base = self
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(fresh_idempotency_key);
+        let requests = match self.selection.as_ref() {
+            None => {
+                return Err(Error::invalid_input(
+                    OPERATION,
+                    "nothing selected: call delivery_ids, between or failed_since before send",
+                ));
+            }
+            Some(Selection::Ids(ids)) => self.by_ids(ids)?,
+            Some(Selection::Between(start, end)) => {
+                self.check_filter_status()?;
+                windows(*start, *end)?
+                    .into_iter()
+                    .map(|(s, e)| self.filtered(s, e, self.status.clone()))
+                    .collect()
+            }
+            Some(Selection::FailedSince(since)) => {
+                if self.status.is_some() {
+                    return Err(Error::invalid_input(
+                        OPERATION,
+                        "failed_since already selects failed and permanently_failed deliveries; drop `status`",
+                    ));
+                }
+                let statuses = [DeliveryStatus::Failed, DeliveryStatus::PermanentlyFailed];
+                windows(*since, now)?
+                    .into_iter()
+                    .flat_map(|(s, e)| statuses.iter().map(move |st| (s, e, st.clone())))
+                    .map(|(s, e, st)| self.filtered(s, e, Some(st)))
+                    .collect()
+            }
+        };
+        Ok(requests
+            .into_iter()
+            .enumerate()
+            .map(|(n, r)| r.idempotency_key(format!("{base}-{n}")))
+            .collect())
+    }
+
+    fn by_ids(&self, ids: &[String]) -> Result<Vec<ReplayWebhookDeliveriesRequest>, Error> {
+        if ids.is_empty() {
+            return Err(Error::invalid_input(
+                OPERATION,
+                "the list of delivery ids is empty",
+            ));
+        }
+        if self.status.is_some() || self.event_name.is_some() || self.endpoint_id.is_some() {
+            return Err(Error::invalid_input(
+                OPERATION,
+                "status, event_name and endpoint_id filter date ranges; a replay by ids replays exactly the ids given",
+            ));
+        }
+        Ok(ids
+            .chunks(ReplayDeliveriesByIds::DELIVERY_IDS_MAX_ITEMS)
+            .map(|chunk| ReplayWebhookDeliveriesRequest::by_ids(chunk.iter().cloned()))
+            .collect())
+    }
+
+    fn check_filter_status(&self) -> Result<(), Error> {
+        match &self.status {
+            Some(status) => replay_status(OPERATION, status).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    fn filtered(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        status: Option<DeliveryStatus>,
+    ) -> ReplayWebhookDeliveriesRequest {
+        let mut request = ReplayWebhookDeliveriesRequest::by_date_range(start, Some(end));
+        if let Some(status) = status {
+            request = request.status(status);
+        }
+        if let Some(event_name) = &self.event_name {
+            request = request.event_name(event_name.clone());
+        }
+        if let Some(endpoint_id) = &self.endpoint_id {
+            request = request.endpoint_id(endpoint_id.clone());
+        }
+        request
+    }
+
+    /// Sends one request once the app has a free task slot. A slot taken by someone else between
+    /// the count and the send makes the server refuse with its task-limit message; that refusal
+    /// waits again instead of failing.
+    async fn send_when_free(
+        &self,
+        request: ReplayWebhookDeliveriesRequest,
+    ) -> Result<crate::ReplayWebhookDeliveryResponse, Error> {
+        let deadline = tokio::time::Instant::now() + self.slot_timeout;
+        loop {
+            self.wait_for_slot(deadline).await?;
+            match self
+                .webhooks
+                .replay_webhook_deliveries(&self.app_slug, request.clone())
+                .await
+            {
+                Err(err) if is_task_limit(&err) => tokio::time::sleep(self.poll_interval).await,
+                other => return other,
+            }
+        }
+    }
+
+    async fn wait_for_slot(&self, deadline: tokio::time::Instant) -> Result<(), Error> {
+        loop {
+            let running = self.running_tasks().await?;
+            if running.len() < MAX_RUNNING_REPLAYS {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() + self.poll_interval > deadline {
+                let names: Vec<String> = running
+                    .iter()
+                    .map(|t| format!("{} {}", t.task_id, progress(t)))
+                    .collect();
+                return Err(Error::timeout(
+                    OPERATION,
+                    format!(
+                        "no free replay slot after {:?}; running: {}",
+                        self.slot_timeout,
+                        names.join(", ")
+                    ),
+                ));
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    async fn running_tasks(&self) -> Result<Vec<ReplayTaskStatus>, Error> {
+        let page = self
+            .webhooks
+            .list_webhook_replay_tasks(
+                &self.app_slug,
+                ListWebhookReplayTasksOptions::new().limit(100),
+            )
+            .await?;
+        Ok(page
+            .data
+            .into_iter()
+            .filter(|t| !is_final(&t.status))
+            .collect())
+    }
+}
+
+/// The server's answer when the app already runs the maximum number of replay tasks.
+fn is_task_limit(err: &Error) -> bool {
+    err.kind() == ErrorKind::BadRequest
+        && err
+            .messages()
+            .iter()
+            .any(|m| m.contains("replay jobs can run at once"))
+}
+
+/// Splits `[start, end]` into consecutive windows of at most 48 hours that do not overlap: each
+/// window ends one microsecond before the next starts, so no delivery is selected twice.
+fn windows(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, Error> {
+    if end < start {
+        return Err(Error::invalid_input(
+            OPERATION,
+            format!("the range ends ({end}) before it starts ({start})"),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut from = start;
+    loop {
+        let until = from + MAX_REPLAY_WINDOW;
+        if until >= end {
+            out.push((from, end));
+            return Ok(out);
+        }
+        out.push((from, until - chrono::Duration::microseconds(1)));
+        from = until;
+    }
+}
+
+/// The tasks a replay job started.
+#[derive(Debug, Clone)]
+pub struct ReplayJob {
+    webhooks: Webhooks,
+    app_slug: String,
+    task_ids: Vec<String>,
+}
+
+/// The outcome of a replay job: every task in its final state, and their sums.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReplaySummary {
+    /// Each task's final status.
+    pub tasks: Vec<ReplayTaskStatus>,
+    /// Deliveries the tasks selected.
+    pub total_count: i64,
+    /// Deliveries replayed.
+    pub replayed_count: i64,
+    /// Deliveries skipped or failed (in flight, endpoint gone or inactive, unknown id).
+    pub failed_count: i64,
+}
+
+impl ReplayJob {
+    /// The ids of the job's replay tasks, in the order they were started.
+    pub fn task_ids(&self) -> &[String] {
+        &self.task_ids
+    }
+
+    /// Polls every task every `poll_interval` until all are completed or cancelled, and sums
+    /// their counts. Fails with [`ErrorKind::Timeout`] naming the tasks still running when
+    /// `timeout` passes first.
+    pub async fn wait(
+        self,
+        poll_interval: Duration,
+        timeout: Duration,
+    ) -> Result<ReplaySummary, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut tasks = Vec::with_capacity(self.task_ids.len());
+            for id in &self.task_ids {
+                tasks.push(
+                    self.webhooks
+                        .get_webhook_replay_task_status(&self.app_slug, id)
+                        .await?,
+                );
+            }
+            let running: Vec<String> = tasks
+                .iter()
+                .filter(|t| !is_final(&t.status))
+                .map(|t| format!("{} {}", t.task_id, progress(t)))
+                .collect();
+            if running.is_empty() {
+                return Ok(summarize(tasks));
+            }
+            if tokio::time::Instant::now() + poll_interval > deadline {
+                return Err(Error::timeout(
+                    "replay_wait",
+                    format!(
+                        "replay tasks still running after {timeout:?}: {}",
+                        running.join(", ")
+                    ),
+                ));
+            }
+            tokio::time::sleep(poll_interval).await;
+        }
+    }
+}
+
+fn summarize(tasks: Vec<ReplayTaskStatus>) -> ReplaySummary {
+    ReplaySummary {
+        total_count: tasks.iter().map(|t| t.total_count).sum(),
+        replayed_count: tasks.iter().map(|t| t.replayed_count).sum(),
+        failed_count: tasks.iter().map(|t| t.failed_count).sum(),
+        tasks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(hours)
+    }
+
+    #[test]
+    fn five_days_make_three_windows_without_overlap() {
+        let w = windows(at(0), at(120)).unwrap();
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[0].0, at(0));
+        assert_eq!(w[1].0, at(48));
+        assert_eq!(w[2], (at(96), at(120)));
+        for pair in w.windows(2) {
+            assert!(pair[0].1 < pair[1].0);
+            assert!(pair[0].1 - pair[0].0 <= MAX_REPLAY_WINDOW);
+        }
+    }
+
+    #[test]
+    fn exact_and_empty_spans() {
+        assert_eq!(windows(at(0), at(48)).unwrap(), vec![(at(0), at(48))]);
+        assert_eq!(windows(at(5), at(5)).unwrap(), vec![(at(5), at(5))]);
+        assert_eq!(
+            windows(at(1), at(0)).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+}

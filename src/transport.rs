@@ -1,0 +1,263 @@
+//! The path every request takes: retries with backoff, `Retry-After`, tracing, and error bodies
+//! made readable.
+//!
+//! The generated client hands each built request to [`Transport::execute`] through progenitor's
+//! `exec` hook, so retries and tracing apply to every operation without touching generated code.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{HeaderValue, RETRY_AFTER};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use tracing::Instrument;
+
+use crate::generated;
+
+/// Marks an error response whose body was not the API's error envelope; the envelope the
+/// generated client reads was made from a snippet of the body instead.
+pub(crate) const NOT_ENVELOPE_HEADER: &str = "x-wacht-webhooks-not-envelope";
+
+/// How much of a non-envelope error body is kept for the error message.
+const SNIPPET_CHARS: usize = 200;
+
+/// Retry settings of a [`crate::Client`].
+#[derive(Clone)]
+pub struct Transport {
+    pub(crate) max_retries: u32,
+    pub(crate) base_delay: Duration,
+    pub(crate) max_delay: Duration,
+    pub(crate) max_retry_after: Duration,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("max_retries", &self.max_retries)
+            .field("base_delay", &self.base_delay)
+            .field("max_delay", &self.max_delay)
+            .field("max_retry_after", &self.max_retry_after)
+            .finish()
+    }
+}
+
+impl ClientHooks<Transport> for generated::Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner()
+            .execute(self.client(), request, info.operation_id)
+            .await
+    }
+}
+
+/// What to do after an attempt.
+enum Next {
+    Done,
+    RetryAfter(Duration),
+}
+
+impl Transport {
+    /// Sends `request`, retrying what is safe to retry, inside a tracing span that records the
+    /// operation, the status, the attempt and the duration (never headers, so never the key).
+    pub(crate) async fn execute(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::debug_span!(
+            "wacht_webhooks.request",
+            operation,
+            method = %request.method(),
+            path = request.url().path(),
+            status = tracing::field::Empty,
+            attempt = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        self.attempts(client, request, operation)
+            .instrument(span)
+            .await
+    }
+
+    async fn attempts(
+        &self,
+        client: &reqwest::Client,
+        mut request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let idempotent = generated::is_idempotent(operation);
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let spare = (attempt <= self.max_retries)
+                .then(|| request.try_clone())
+                .flatten();
+            let result = client.execute(request).await;
+            let span = tracing::Span::current();
+            span.record("attempt", attempt);
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            if let Ok(response) = &result {
+                span.record("status", response.status().as_u16());
+            }
+            let next = match (&spare, &result) {
+                (Some(_), _) => self.next(&result, idempotent, attempt),
+                (None, _) => Next::Done,
+            };
+            match (next, spare) {
+                (Next::RetryAfter(delay), Some(copy)) => {
+                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                    request = copy;
+                }
+                _ => return readable_error_body(result?).await,
+            }
+        }
+    }
+
+    /// Whether the attempt's outcome calls for another attempt, and after how long.
+    fn next(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        idempotent: bool,
+        attempt: u32,
+    ) -> Next {
+        match result {
+            // A request that never connected never reached the server: any operation may retry.
+            Err(err) if err.is_connect() => Next::RetryAfter(self.backoff(attempt)),
+            Err(err) if idempotent && (err.is_timeout() || err.is_request()) => {
+                Next::RetryAfter(self.backoff(attempt))
+            }
+            Err(_) => Next::Done,
+            Ok(response) if idempotent && is_retryable_status(response.status()) => {
+                match retry_after(response.headers().get(RETRY_AFTER)) {
+                    Some(wait) if wait > self.max_retry_after => Next::Done,
+                    Some(wait) => Next::RetryAfter(wait),
+                    None => Next::RetryAfter(self.backoff(attempt)),
+                }
+            }
+            Ok(_) => Next::Done,
+        }
+    }
+
+    /// Exponential backoff with jitter: the n-th wait is drawn from [d/2, d] where
+    /// d = min(base × 2ⁿ⁻¹, max), so that clients that failed together do not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_delay);
+        ceiling.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+/// 429 and the gateway errors that say "try again": 502, 503, 504.
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// Parses `Retry-After` as delay-seconds or an HTTP date.
+pub(crate) fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Error responses whose body is not the `{"errors":[...]}` envelope (an HTML page from a proxy,
+/// an empty 500) would otherwise reach the generated client as an undecodable body, losing the
+/// status. Such bodies are replaced by an envelope carrying a snippet of the original text and
+/// marked with [`NOT_ENVELOPE_HEADER`]; the status and headers stay as they were.
+async fn readable_error_body(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let mut headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let body = if is_error_envelope(&body) {
+        body
+    } else {
+        headers.insert(NOT_ENVELOPE_HEADER, HeaderValue::from_static("1"));
+        headers.remove(http::header::CONTENT_LENGTH);
+        let envelope = serde_json::json!({
+            "errors": [{"message": snippet(&body), "code": status.as_u16()}]
+        });
+        Bytes::from(envelope.to_string())
+    };
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Ok(reqwest::Response::from(rebuilt))
+}
+
+fn is_error_envelope(body: &[u8]) -> bool {
+    serde_json::from_slice::<generated::types::ErrorBody>(body).is_ok()
+}
+
+/// The start of a body as text, whitespace collapsed, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() > SNIPPET_CHARS {
+        let cut: String = collapsed.chars().take(SNIPPET_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        collapsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport() -> Transport {
+        Transport {
+            max_retries: 2,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_within_jitter_bounds() {
+        let t = transport();
+        for attempt in 1..=8 {
+            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1))).min(t.max_delay);
+            let wait = t.backoff(attempt);
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "attempt {attempt}: {wait:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let secs = HeaderValue::from_static("7");
+        assert_eq!(retry_after(Some(&secs)), Some(Duration::from_secs(7)));
+        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(retry_after(Some(&past)), Some(Duration::ZERO));
+        let junk = HeaderValue::from_static("soon");
+        assert_eq!(retry_after(Some(&junk)), None);
+        assert_eq!(retry_after(None), None);
+    }
+
+    #[test]
+    fn snippets_are_short_and_single_line() {
+        let html = format!("<html>\n  <body>{}</body></html>", "x".repeat(500));
+        let s = snippet(html.as_bytes());
+        assert!(s.starts_with("<html> <body>xxx"));
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+        assert_eq!(snippet(b""), "");
+    }
+}
