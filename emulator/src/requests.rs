@@ -12,13 +12,13 @@ use crate::wire::{non_null, FlexId};
 #[derive(Debug, Deserialize)]
 pub struct CreateAppRequest {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub app_slug: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub failure_notification_emails: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub event_catalog_slug: Option<String>,
 }
 
@@ -60,36 +60,36 @@ pub struct CreateEndpointRequest {
     pub app_slug: String,
     pub url: String,
     pub subscriptions: Vec<SubscriptionInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub headers: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub max_retries: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub timeout_seconds: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub rate_limit_config: Option<RateLimitInput>,
 }
 
 /// `UpdateWebhookEndpointRequest`: a missing or null field means unchanged.
 #[derive(Debug, Default, Deserialize)]
 pub struct UpdateEndpointRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub headers: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub max_retries: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub timeout_seconds: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub is_active: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub subscriptions: Option<Vec<SubscriptionInput>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub rate_limit_config: Option<RateLimitInput>,
 }
 
@@ -115,38 +115,31 @@ pub struct TriggerRequest {
     pub filter_context: Option<Value>,
 }
 
-/// The by-ids shape of `ReplayWebhookDeliveriesRequest`.
+/// The by-ids shape of `ReplayWebhookDeliveriesRequest` (no other keys allowed).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayByIdsRequest {
     pub delivery_ids: Vec<FlexId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub idempotency_key: Option<String>,
 }
 
-/// The by-date-range shape of `ReplayWebhookDeliveriesRequest`.
+/// The by-date-range shape of `ReplayWebhookDeliveriesRequest` (no other keys allowed).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayByRangeRequest {
     pub start_date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub end_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub event_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub endpoint_id: Option<FlexId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub idempotency_key: Option<String>,
 }
-
-/// The keys only the date-range shape has: a body with one of them and `delivery_ids` is neither shape.
-const RANGE_KEYS: [&str; 5] = [
-    "start_date",
-    "end_date",
-    "status",
-    "event_name",
-    "endpoint_id",
-];
 
 /// `ReplayWebhookDeliveriesRequest`, one of its two shapes.
 #[derive(Debug)]
@@ -158,15 +151,13 @@ pub enum ReplayRequest {
 }
 
 impl ReplayRequest {
-    /// Picks the shape from the keys present; `None` when the body is neither shape.
+    /// Picks the shape by `delivery_ids`; `None` when the body fits neither shape (a key of the
+    /// other shape included).
     pub fn from_value(value: Value) -> Option<Self> {
-        let object = value.as_object()?;
-        let has_ids = object.contains_key("delivery_ids");
-        let has_range = RANGE_KEYS.iter().any(|k| object.contains_key(*k));
-        match (has_ids, has_range) {
-            (true, false) => serde_json::from_value(value).ok().map(Self::ByIds),
-            (false, true) => serde_json::from_value(value).ok().map(Self::ByRange),
-            _ => None,
+        if value.get("delivery_ids").is_some() {
+            serde_json::from_value(value).ok().map(Self::ByIds)
+        } else {
+            serde_json::from_value(value).ok().map(Self::ByRange)
         }
     }
 
@@ -199,7 +190,7 @@ pub struct EventDefinitionInput {
 pub struct CreateCatalogRequest {
     pub slug: String,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
     pub events: Vec<EventDefinitionInput>,
 }
@@ -207,9 +198,9 @@ pub struct CreateCatalogRequest {
 /// `UpdateWebhookEventCatalogRequest`.
 #[derive(Debug, Deserialize)]
 pub struct UpdateCatalogRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
 }
 

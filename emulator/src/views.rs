@@ -30,8 +30,8 @@ pub struct AppView {
 /// `rate_limit_config`.
 #[derive(Debug, Serialize)]
 pub struct RateLimitView {
-    pub duration_ms: u64,
-    pub max_requests: u32,
+    pub duration_ms: i64,
+    pub max_requests: i64,
 }
 
 /// `EventSubscription`.
@@ -52,7 +52,7 @@ pub struct EndpointView {
     pub headers: Map<String, Value>,
     pub is_active: bool,
     pub max_retries: u32,
-    pub timeout_seconds: u32,
+    pub timeout_seconds: i64,
     pub failure_count: u32,
     pub last_failure_at: Option<String>,
     pub auto_disabled: bool,

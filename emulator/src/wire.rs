@@ -82,9 +82,10 @@ pub fn parse_id(s: &str) -> Option<i64> {
     s.trim().parse::<i64>().ok()
 }
 
-/// An id in a request body: the wire accepts a JSON string or a JSON number.
+/// An id in a request body: the wire accepts a JSON string or a JSON number. A string that is not
+/// a number names nothing (`None`): it matches no resource rather than being a malformed body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlexId(pub i64);
+pub struct FlexId(pub Option<i64>);
 
 impl<'de> Deserialize<'de> for FlexId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -94,12 +95,10 @@ impl<'de> Deserialize<'de> for FlexId {
             Number(i64),
             Text(String),
         }
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(n) => Ok(FlexId(n)),
-            Raw::Text(s) => parse_id(&s)
-                .map(FlexId)
-                .ok_or_else(|| serde::de::Error::custom("invalid id")),
-        }
+        Ok(match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => FlexId(Some(n)),
+            Raw::Text(s) => FlexId(parse_id(&s)),
+        })
     }
 }
 
@@ -139,6 +138,10 @@ mod tests {
         let a: FlexId = serde_json::from_str("\"42\"").unwrap();
         let b: FlexId = serde_json::from_str("42").unwrap();
         assert_eq!(a, b);
-        assert!(serde_json::from_str::<FlexId>("\"x\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<FlexId>("\"x\"").unwrap(),
+            FlexId(None)
+        );
+        assert!(serde_json::from_str::<FlexId>("true").is_err());
     }
 }

@@ -22,7 +22,7 @@ pub async fn create(
 
 /// `GET /webhooks/apps`.
 pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<Page<AppView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT, false)?;
+    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let include_inactive = query.flag("include_inactive")?;
     Ok(JsonOk(ctx.store.list_apps(
         include_inactive,

@@ -51,11 +51,11 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<Page<DeliveryView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT, false)?;
+    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let filter = DeliveryFilter {
         status: status(&query)?,
         event_name: query.text("event_name").map(str::to_string),
-        endpoint_id: query.id("endpoint_id")?,
+        endpoint_id: query.id_filter("endpoint_id"),
         since: query.time("since")?,
         until: query.time("until")?,
     };

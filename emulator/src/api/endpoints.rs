@@ -50,7 +50,7 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<Page<EndpointView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT, false)?;
+    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let include_inactive = query.flag("include_inactive")?;
     Ok(JsonOk(ctx.store.list_endpoints(
         &slug,

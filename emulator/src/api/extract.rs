@@ -132,31 +132,21 @@ impl Query {
             .transpose()
     }
 
-    /// A numeric id.
-    pub fn id(&self, name: &str) -> ApiResult<Option<i64>> {
-        self.text(name)
-            .map(|v| parse_id(v).ok_or_else(|| invalid(name)))
-            .transpose()
+    /// An id filter: `None` when absent, `Some(None)` when it is not a number (it matches nothing:
+    /// the spec types ids as plain strings, so such a value is valid and simply names no resource).
+    pub fn id_filter(&self, name: &str) -> Option<Option<i64>> {
+        self.text(name).map(parse_id)
     }
 
-    /// `limit` (default `default_limit`, at most `max_limit`) and `offset` (default 0).
-    /// With `clamp`, out-of-range limits are brought into range instead of refused.
-    pub fn page(&self, default_limit: i64, max_limit: i64, clamp: bool) -> ApiResult<PageRequest> {
+    /// `limit` (default `default_limit`) clamped into `1..=max_limit`, and `offset` (default 0, at
+    /// least 0). Any integer is accepted, as the spec allows; the page echoes the values used.
+    pub fn page(&self, default_limit: i64, max_limit: i64) -> ApiResult<PageRequest> {
         let limit = self.parse::<i64>("limit")?.unwrap_or(default_limit);
-        let limit = match (clamp, (1..=max_limit).contains(&limit)) {
-            (_, true) => limit,
-            (true, false) => limit.clamp(1, max_limit),
-            (false, false) => {
-                return Err(ApiError::bad_request(format!(
-                    "limit must be between 1 and {max_limit}"
-                )))
-            }
-        };
         let offset = self.parse::<i64>("offset")?.unwrap_or(0);
-        if offset < 0 {
-            return Err(ApiError::bad_request("offset must not be negative"));
-        }
-        Ok(PageRequest { limit, offset })
+        Ok(PageRequest {
+            limit: limit.clamp(1, max_limit),
+            offset: offset.max(0),
+        })
     }
 }
 

@@ -51,7 +51,7 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<Page<ReplayTaskView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT, true)?;
+    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     Ok(JsonOk(ctx.store.list_replay_tasks(&slug, page)?))
 }
 

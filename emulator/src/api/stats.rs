@@ -43,7 +43,7 @@ pub async fn analytics(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<AnalyticsView> {
-    let endpoint_id = query.id("endpoint_id")?;
+    let endpoint_id = query.id_filter("endpoint_id");
     let (start, end) = range(&query, DEFAULT_ANALYTICS_DAYS)?;
     let facts = ctx.store.delivery_facts(&slug, endpoint_id, start, end)?;
     Ok(JsonOk(analytics::analytics(&facts)))
@@ -61,7 +61,7 @@ pub async fn timeseries(
             ApiError::bad_request("interval must be one of minute, hour, day, week, month")
         })?,
     };
-    let endpoint_id = query.id("endpoint_id")?;
+    let endpoint_id = query.id_filter("endpoint_id");
     let (start, end) = range(&query, DEFAULT_TIMESERIES_DAYS)?;
     let facts = ctx.store.delivery_facts(&slug, endpoint_id, start, end)?;
     Ok(JsonOk(analytics::timeseries(&facts, interval)))

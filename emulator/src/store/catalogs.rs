@@ -17,8 +17,9 @@ use crate::wire::{format_time, now};
 impl Store {
     /// `createWebhookEventCatalog`: the slug is stored as given; duplicate event names are allowed here.
     pub fn create_catalog(&self, request: CreateCatalogRequest) -> ApiResult<CatalogView> {
-        if request.slug.trim().is_empty() {
-            return Err(ApiError::bad_request("slug is required"));
+        // An empty slug could never be addressed in a path.
+        if request.slug.is_empty() {
+            return Err(ApiError::bad_request("slug must not be empty"));
         }
         let created = now();
         let catalog = Catalog {

@@ -35,8 +35,8 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     /// Only this event.
     pub event_name: Option<String>,
-    /// Only this endpoint.
-    pub endpoint_id: Option<i64>,
+    /// Only this endpoint (`Some(None)`: an id that is not a number, matching nothing).
+    pub endpoint_id: Option<Option<i64>>,
     /// Latest state at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Latest state at or before this time.
@@ -51,7 +51,9 @@ impl DeliveryFilter {
                 .event_name
                 .as_deref()
                 .is_none_or(|e| delivery.event_name == e)
-            && self.endpoint_id.is_none_or(|id| delivery.endpoint_id == id)
+            && self
+                .endpoint_id
+                .is_none_or(|id| id == Some(delivery.endpoint_id))
             && self.since.is_none_or(|t| row.at >= t)
             && self.until.is_none_or(|t| row.at <= t)
     }
@@ -327,7 +329,7 @@ impl Store {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect(),
-            timeout: Duration::from_secs(u64::from(endpoint.timeout_seconds)),
+            timeout: Duration::from_secs(endpoint.timeout_seconds.max(1) as u64),
         })
     }
 
@@ -366,11 +368,12 @@ impl Store {
         }
     }
 
-    /// The deliveries of an app whose latest state falls in `[from, to]`, as analytics input.
+    /// The deliveries of an app whose latest state falls in `[from, to]`, as analytics input
+    /// (`endpoint_id` as in [`DeliveryFilter`]).
     pub fn delivery_facts(
         &self,
         app_slug: &str,
-        endpoint_id: Option<i64>,
+        endpoint_id: Option<Option<i64>>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> ApiResult<Vec<DeliveryFacts>> {
@@ -379,7 +382,7 @@ impl Store {
         Ok(state
             .deliveries
             .values()
-            .filter(|d| d.app_id == app_id && endpoint_id.is_none_or(|e| d.endpoint_id == e))
+            .filter(|d| d.app_id == app_id && endpoint_id.is_none_or(|e| e == Some(d.endpoint_id)))
             .filter(|d| (from..=to).contains(&d.latest().at))
             .map(facts)
             .collect())
@@ -455,8 +458,7 @@ pub(super) fn still_wanted(endpoint: &Endpoint, delivery: &Delivery) -> bool {
 
 /// Reserves a send in the endpoint's rate-limit window, or says how long to wait for one.
 fn throttle(endpoint: &mut Endpoint, at: Instant) -> Option<Duration> {
-    let limit = endpoint.rate_limit?;
-    let window = Duration::from_millis(limit.duration_ms);
+    let (window, max_requests) = endpoint.rate_limit?.applies()?;
     while endpoint
         .recent_sends
         .front()
@@ -464,7 +466,7 @@ fn throttle(endpoint: &mut Endpoint, at: Instant) -> Option<Duration> {
     {
         endpoint.recent_sends.pop_front();
     }
-    if endpoint.recent_sends.len() >= limit.max_requests as usize {
+    if endpoint.recent_sends.len() >= max_requests {
         let oldest = endpoint.recent_sends.front().copied().unwrap_or(at);
         return Some(
             (oldest + window)

@@ -48,11 +48,20 @@ pub struct EventDefinition {
     pub is_archived: bool,
 }
 
-/// An endpoint's `rate_limit_config`: at most `max_requests` sends per `duration_ms`.
+/// An endpoint's `rate_limit_config`: at most `max_requests` sends per `duration_ms`, stored as given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
-    pub duration_ms: u64,
-    pub max_requests: u32,
+    pub duration_ms: i64,
+    pub max_requests: i64,
+}
+
+impl RateLimit {
+    /// The window and the count, when both are positive; otherwise nothing is throttled.
+    pub fn applies(self) -> Option<(std::time::Duration, usize)> {
+        let window = u64::try_from(self.duration_ms).ok().filter(|d| *d > 0)?;
+        let count = usize::try_from(self.max_requests).ok().filter(|c| *c > 0)?;
+        Some((std::time::Duration::from_millis(window), count))
+    }
 }
 
 /// A subscription of an endpoint to one event name.
@@ -72,7 +81,8 @@ pub struct Endpoint {
     pub headers: Map<String, Value>,
     pub is_active: bool,
     pub max_retries: u32,
-    pub timeout_seconds: u32,
+    /// As given; attempts wait at least one second.
+    pub timeout_seconds: i64,
     /// Times of deliveries that ended permanently failed; those of the last 24 h count.
     pub failures: Vec<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
@@ -224,7 +234,8 @@ pub struct ReplayTask {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
-    pub items: Vec<i64>,
+    /// The deliveries to replay; `None` for a requested id that is not a number.
+    pub items: Vec<Option<i64>>,
     pub processed: u64,
     pub replayed_count: u64,
     pub failed_count: u64,

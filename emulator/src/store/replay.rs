@@ -51,7 +51,8 @@ struct RangeSelection {
     end: DateTime<Utc>,
     status: Option<DeliveryStatus>,
     event_name: Option<String>,
-    endpoint_id: Option<i64>,
+    /// `Some(None)`: an endpoint id that is not a number, which matches nothing.
+    endpoint_id: Option<Option<i64>>,
 }
 
 impl Store {
@@ -110,7 +111,7 @@ impl Store {
     }
 
     /// Moves a queued task to running and returns its items; `None` if it was cancelled or is gone.
-    pub fn start_replay_task(&self, task_id: i64) -> Option<Vec<i64>> {
+    pub fn start_replay_task(&self, task_id: i64) -> Option<Vec<Option<i64>>> {
         let mut state = self.lock();
         let task = state.tasks.get_mut(&task_id)?;
         if task.status != TaskStatus::Queued {
@@ -121,8 +122,9 @@ impl Store {
         Some(task.items.clone())
     }
 
-    /// Replays one delivery of a running task, applying the skip rules.
-    pub fn replay_item(&self, task_id: i64, original_id: i64) -> ReplayItem {
+    /// Replays one delivery of a running task, applying the skip rules (`None`: an id that is not a
+    /// number, counted failed).
+    pub fn replay_item(&self, task_id: i64, original_id: Option<i64>) -> ReplayItem {
         let new_id = self.next_id();
         let mut state = self.lock();
         let Some(task) = state
@@ -133,15 +135,15 @@ impl Store {
             return ReplayItem::Stop;
         };
         let app_id = task.app_id;
-        let result = match state.replayable(app_id, original_id) {
-            true => state
-                .insert_replay_of(original_id, new_id)
+        let result = match original_id.filter(|id| state.replayable(app_id, *id)) {
+            Some(id) => state
+                .insert_replay_of(id, new_id)
                 .map_or(ReplayItem::Skipped, ReplayItem::Replayed),
-            false => ReplayItem::Skipped,
+            None => ReplayItem::Skipped,
         };
         if let Some(task) = state.tasks.get_mut(&task_id) {
             task.processed += 1;
-            task.last_delivery_id = Some(original_id);
+            task.last_delivery_id = original_id.or(task.last_delivery_id);
             match result {
                 ReplayItem::Replayed(_) => task.replayed_count += 1,
                 _ => task.failed_count += 1,
@@ -215,7 +217,7 @@ impl State {
     }
 
     /// The app's deliveries matched by a date range, oldest first.
-    fn range_items(&self, app_id: i64, range: &RangeSelection) -> Vec<i64> {
+    fn range_items(&self, app_id: i64, range: &RangeSelection) -> Vec<Option<i64>> {
         self.deliveries
             .values()
             .filter(|d| d.app_id == app_id)
@@ -227,8 +229,8 @@ impl State {
                     .as_deref()
                     .is_none_or(|e| d.event_name == e)
             })
-            .filter(|d| range.endpoint_id.is_none_or(|e| d.endpoint_id == e))
-            .map(|d| d.id)
+            .filter(|d| range.endpoint_id.is_none_or(|e| e == Some(d.endpoint_id)))
+            .map(|d| Some(d.id))
             .collect()
     }
 
@@ -259,7 +261,7 @@ impl State {
     }
 }
 
-fn validate_ids(ids: Vec<i64>) -> ApiResult<Vec<i64>> {
+fn validate_ids(ids: Vec<Option<i64>>) -> ApiResult<Vec<Option<i64>>> {
     if ids.is_empty() {
         return Err(ApiError::bad_request(
             "At least one delivery ID is required",
@@ -310,7 +312,7 @@ fn validate_range(request: ReplayByRangeRequest) -> ApiResult<RangeSelection> {
     })
 }
 
-fn new_task(id: i64, app_id: i64, items: Vec<i64>, created: DateTime<Utc>) -> ReplayTask {
+fn new_task(id: i64, app_id: i64, items: Vec<Option<i64>>, created: DateTime<Utc>) -> ReplayTask {
     ReplayTask {
         id,
         app_id,
