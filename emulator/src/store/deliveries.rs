@@ -82,7 +82,7 @@ pub struct SendJob {
 #[derive(Debug)]
 pub enum AttemptPlan {
     /// Send this attempt.
-    Send(SendJob),
+    Send(Box<SendJob>),
     /// The endpoint's rate limit is reached: try again after this wait (no attempt used).
     Throttled(Duration),
     /// Nothing more to do (sent, concluded without sending, or gone).
@@ -318,7 +318,7 @@ impl Store {
         let Some(app) = state.apps.get(&delivery.app_id) else {
             return AttemptPlan::Finished;
         };
-        AttemptPlan::Send(SendJob {
+        AttemptPlan::Send(Box::new(SendJob {
             url: endpoint.url.clone(),
             msg_id: format!("msg_{}", delivery.id),
             timestamp: delivery.webhook_timestamp,
@@ -330,7 +330,7 @@ impl Store {
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect(),
             timeout: Duration::from_secs(endpoint.timeout_seconds.max(1) as u64),
-        })
+        }))
     }
 
     /// Records an attempt and moves the delivery to its next state.
