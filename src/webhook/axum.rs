@@ -127,10 +127,10 @@ impl IntoResponse for VerifiedWebhookRejection {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
     use axum::body::Body;
     use axum::extract::DefaultBodyLimit;
     use axum::routing::post;
-    use axum::Router;
     use chrono::Utc;
     use serde::Deserialize;
 

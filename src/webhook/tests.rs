@@ -199,9 +199,10 @@ fn other_versions_are_ignored() {
 fn signatures_in_a_repeated_header_are_all_considered() {
     let mut map = py_headers("v1,AAAA");
     map.append(HEADER_SIGNATURE, HeaderValue::from_static(PY_SIGNATURE));
-    assert!(py()
-        .verify_at::<serde_json::Value>(&map, PY_BODY, at(PY_TS))
-        .is_ok());
+    assert!(
+        py().verify_at::<serde_json::Value>(&map, PY_BODY, at(PY_TS))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -267,9 +268,11 @@ fn extreme_tolerance_and_clock_do_not_overflow() {
     let webhook = py().with_tolerance(Duration::MAX);
     let map = py_headers(PY_SIGNATURE);
     for now in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
-        assert!(webhook
-            .verify_at::<serde_json::Value>(&map, PY_BODY, now)
-            .is_ok());
+        assert!(
+            webhook
+                .verify_at::<serde_json::Value>(&map, PY_BODY, now)
+                .is_ok()
+        );
     }
     let signature = py().sign(PY_ID, i64::MAX, PY_BODY);
     let far = headers(PY_ID, &i64::MAX.to_string(), &signature);
