@@ -264,8 +264,11 @@ impl fmt::Display for Error {
         if let Some(snippet) = &inner.body_snippet {
             write!(f, " (body: {snippet})")?;
         }
-        if let Some(source) = &inner.source {
-            write!(f, ": {source}")?;
+        // The whole chain, so that "error sending request" comes with its cause (refused, DNS...).
+        let mut source = inner.source.as_deref().map(|s| s as &(dyn StdError + 'static));
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
         }
         Ok(())
     }

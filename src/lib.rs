@@ -61,3 +61,8 @@ pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary};
 #[cfg(feature = "axum")]
 pub use webhook::VerifiedWebhook;
 pub use webhook::{VerifyError, Webhook, WebhookEvent};
+
+/// The README's examples, compiled as doctests so that the README stays true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

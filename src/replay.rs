@@ -370,12 +370,15 @@ fn is_task_limit(err: &Error) -> bool {
             .any(|m| m.contains("replay jobs can run at once"))
 }
 
+/// A span of time, both ends included.
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// Splits `[start, end]` into consecutive windows of at most 48 hours that do not overlap: each
 /// window ends one microsecond before the next starts, so no delivery is selected twice.
 fn windows(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, Error> {
+) -> Result<Vec<Window>, Error> {
     if end < start {
         return Err(Error::invalid_input(
             OPERATION,
