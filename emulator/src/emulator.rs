@@ -38,7 +38,7 @@ pub enum StartError {
     },
     /// The HTTP client used for deliveries could not be built.
     #[error("cannot build the delivery HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
+    HttpClient(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -143,7 +143,8 @@ impl EmulatorBuilder {
                 retry_schedule: self.retry_schedule,
                 loopback_only: self.loopback_only,
             },
-        )?;
+        )
+        .map_err(|e| StartError::HttpClient(Box::new(e)))?;
         let ctx = Ctx {
             replayer: Replayer::new(store.clone(), engine.clone(), self.replay_item_delay),
             store,
