@@ -1,5 +1,6 @@
 //! Deliveries: fan-out on trigger, the state transitions of the engine's attempts, and the log views.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -126,11 +127,41 @@ pub(super) struct NewDelivery {
     pub app_id: i64,
     pub endpoint_id: i64,
     pub event_name: String,
-    pub payload: Value,
+    pub payload: Arc<Value>,
     pub filter_event: String,
     pub require_subscription: bool,
     pub max_attempts: u32,
     pub created: DateTime<Utc>,
+}
+
+impl NewDelivery {
+    /// The delivery with the envelope made for it.
+    pub(super) fn build(self) -> Delivery {
+        let body = envelope(&self.event_name, self.created, &self.payload);
+        self.build_with(body)
+    }
+
+    /// The delivery with an envelope already made (one trigger's deliveries share theirs).
+    fn build_with(self, body: Bytes) -> Delivery {
+        Delivery {
+            id: self.id,
+            app_id: self.app_id,
+            endpoint_id: self.endpoint_id,
+            event_name: self.event_name,
+            payload: self.payload,
+            filter_event: self.filter_event,
+            require_subscription: self.require_subscription,
+            webhook_timestamp: self.created.timestamp(),
+            body,
+            max_attempts: self.max_attempts,
+            log: vec![LogRow {
+                status: DeliveryStatus::Pending,
+                at: self.created,
+                attempts_made: 0,
+                attempt: None,
+            }],
+        }
+    }
 }
 
 /// The outbound envelope `{type, timestamp, data}`.
@@ -150,29 +181,6 @@ fn envelope(event_name: &str, created: DateTime<Utc>, payload: &Value) -> Bytes 
     };
     // Serialising a `Value` inside a plain struct cannot fail.
     Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default())
-}
-
-/// A pending delivery with its envelope fixed.
-pub(super) fn new_delivery(new: NewDelivery) -> Delivery {
-    let body = envelope(&new.event_name, new.created, &new.payload);
-    Delivery {
-        id: new.id,
-        app_id: new.app_id,
-        endpoint_id: new.endpoint_id,
-        event_name: new.event_name,
-        payload: new.payload,
-        filter_event: new.filter_event,
-        require_subscription: new.require_subscription,
-        webhook_timestamp: new.created.timestamp(),
-        body,
-        max_attempts: new.max_attempts,
-        log: vec![LogRow {
-            status: DeliveryStatus::Pending,
-            at: new.created,
-            attempts_made: 0,
-            attempt: None,
-        }],
-    }
 }
 
 impl Store {
@@ -214,8 +222,9 @@ impl Store {
                 outcome.filtered_count += 1;
             }
         }
+        let payload = Arc::new(payload);
         for (endpoint_id, max_attempts) in targets {
-            let mut delivery = new_delivery(NewDelivery {
+            let delivery = NewDelivery {
                 id: self.next_id(),
                 app_id,
                 endpoint_id,
@@ -225,8 +234,8 @@ impl Store {
                 require_subscription: true,
                 max_attempts,
                 created,
-            });
-            delivery.body = body.clone();
+            }
+            .build_with(body.clone());
             outcome.delivery_ids.push(delivery.id);
             state.deliveries.insert(delivery.id, delivery);
         }
@@ -428,7 +437,7 @@ impl State {
     pub(super) fn insert_replay_of(&mut self, original_id: i64, id: i64) -> Option<i64> {
         let original = self.deliveries.get(&original_id)?;
         let max_attempts = self.endpoints.get(&original.endpoint_id)?.max_retries;
-        let delivery = new_delivery(NewDelivery {
+        let delivery = NewDelivery {
             id,
             app_id: original.app_id,
             endpoint_id: original.endpoint_id,
@@ -438,7 +447,8 @@ impl State {
             require_subscription: original.require_subscription,
             max_attempts,
             created: now(),
-        });
+        }
+        .build();
         self.deliveries.insert(id, delivery);
         Some(id)
     }

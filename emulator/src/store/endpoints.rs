@@ -166,17 +166,18 @@ impl Store {
         let payload = payload.unwrap_or_else(
             || json!({"test": true, "event": event_name, "timestamp": format_time(created)}),
         );
-        let delivery = super::deliveries::new_delivery(super::deliveries::NewDelivery {
+        let delivery = super::deliveries::NewDelivery {
             id,
             app_id,
             endpoint_id,
             event_name: TEST_EVENT.to_string(),
-            payload,
+            payload: std::sync::Arc::new(payload),
             filter_event: event_name,
             require_subscription: false,
             max_attempts,
             created,
-        });
+        }
+        .build();
         state.deliveries.insert(id, delivery);
         Ok(id)
     }

@@ -166,7 +166,8 @@ pub struct Delivery {
     pub app_id: i64,
     pub endpoint_id: i64,
     pub event_name: String,
-    pub payload: Value,
+    /// Shared by the deliveries of one trigger and their replays.
+    pub payload: std::sync::Arc<Value>,
     /// The event whose subscription filter must still match when the delivery is sent.
     pub filter_event: String,
     /// Whether the endpoint must still be subscribed to `filter_event` (not so for test sends).
