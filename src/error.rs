@@ -34,7 +34,8 @@ pub enum ErrorKind {
     Timeout,
     /// The request could not be sent or the response not read (DNS, connect, TLS, reset).
     Transport,
-    /// A response body did not match the type the spec promises.
+    /// A response did not match what the spec promises: a body of another shape, or a status the
+    /// API does not use (201, 204, a 3xx that was not followed).
     Decode,
     /// The call's arguments were rejected before anything was sent.
     InvalidInput,
@@ -166,7 +167,13 @@ impl Error {
             }
             E::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
-                let mut error = Error::new(ErrorKind::from_status(status), op)
+                // Only 4xx and 5xx say the request failed; any other status the API does not use
+                // (201, 204, a 3xx that was not followed) is an answer the client cannot read.
+                let kind = match status {
+                    400..=599 => ErrorKind::from_status(status),
+                    _ => ErrorKind::Decode,
+                };
+                let mut error = Error::new(kind, op)
                     .with_detail("the server answered with a status the API does not use");
                 error.inner.status = Some(status);
                 error.inner.retry_after =

@@ -43,6 +43,15 @@ impl fmt::Debug for Transport {
 }
 
 impl ClientHooks<Transport> for generated::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        check_path(&self.baseurl, request.url().path(), info.operation_id)
+            .map_err(progenitor_client::Error::InvalidRequest)
+    }
+
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -156,6 +165,51 @@ impl Transport {
     }
 }
 
+/// Refuses a request whose path lost the shape of its operation's template.
+///
+/// Path parameters are percent-encoded, but a URL parser still removes a `.` or `..` segment, and an
+/// empty parameter leaves an empty segment: sent as they are, they address another resource than the
+/// operation's (`delete_webhook_endpoint(app, "..")` would be `DELETE /webhooks/apps/{app}`, the
+/// whole app). The path must be the base URL's path followed by the template's segments, each literal
+/// segment as written and each parameter non-empty.
+fn check_path(base_url: &str, path: &str, operation: &str) -> Result<(), String> {
+    let Some(&(_, _, template)) = generated::OPERATIONS
+        .iter()
+        .find(|(id, _, _)| *id == operation)
+    else {
+        return Ok(());
+    };
+    if !template.contains('{') {
+        return Ok(());
+    }
+    let base = reqwest::Url::parse(base_url).ok();
+    let base_path = base
+        .as_ref()
+        .map_or("", |url| url.path().trim_end_matches('/'));
+    let matches = path.strip_prefix(base_path).is_some_and(|rest| {
+        let (mut actual, mut expected) = (rest.split('/'), template.split('/'));
+        loop {
+            match (actual.next(), expected.next()) {
+                (None, None) => break true,
+                (Some(segment), Some(param)) if param.starts_with('{') => {
+                    if segment.is_empty() {
+                        break false;
+                    }
+                }
+                (Some(segment), Some(literal)) if segment == literal => {}
+                _ => break false,
+            }
+        }
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "a path parameter of {template} is empty, `.` or `..`, which would address another resource; nothing was sent"
+        ))
+    }
+}
+
 /// 429 and the gateway errors that say "try again": 502, 503, 504.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
@@ -250,6 +304,34 @@ mod tests {
         let junk = HeaderValue::from_static("soon");
         assert_eq!(retry_after(Some(&junk)), None);
         assert_eq!(retry_after(None), None);
+    }
+
+    #[test]
+    fn paths_must_keep_the_shape_of_their_template() {
+        let op = "delete_webhook_endpoint";
+        let base = "http://127.0.0.1:8787";
+        assert_eq!(
+            check_path(base, "/webhooks/apps/a%2Fb/endpoints/1", op),
+            Ok(())
+        );
+        assert_eq!(
+            check_path(base, "/webhooks/apps/a/endpoints/..x", op),
+            Ok(())
+        );
+        // `..` was removed by the URL parser; `.` too; an empty id leaves an empty segment.
+        assert!(check_path(base, "/webhooks/apps/a", op).is_err());
+        assert!(check_path(base, "/webhooks/apps/a/endpoints/", op).is_err());
+        assert!(check_path(base, "/webhooks/apps/endpoints/1", op).is_err());
+        // A base URL with a path.
+        let base = "http://127.0.0.1:8787/api/";
+        assert_eq!(
+            check_path(base, "/api/webhooks/apps/a/endpoints/1", op),
+            Ok(())
+        );
+        assert!(check_path(base, "/webhooks/apps/a/endpoints/1", op).is_err());
+        assert!(check_path(base, "/api/webhooks/apps/a", op).is_err());
+        // Operations without parameters are not checked.
+        assert_eq!(check_path(base, "/anything", "list_webhook_apps"), Ok(()));
     }
 
     #[test]
