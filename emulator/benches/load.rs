@@ -23,7 +23,7 @@ const ENDPOINTS: usize = 4;
 /// Trigger requests in flight during the throughput run.
 const TRIGGER_CONCURRENCY: usize = 32;
 /// POSTs in flight for the loopback baseline (the engine's own bound on attempts in flight).
-const BASELINE_CONCURRENCY: usize = 64;
+const BASELINE_CONCURRENCY: usize = 256;
 const PACED_RATE: u64 = 1_000;
 const PACED_SECONDS: u64 = 5;
 const DEADLINE: Duration = Duration::from_secs(180);

@@ -19,7 +19,7 @@ use crate::store::{AttemptOutcome, AttemptPlan, NextStep, SendJob, Store};
 use crate::url_policy;
 
 /// Attempts sent at the same time, across all endpoints.
-const MAX_CONCURRENT_ATTEMPTS: usize = 64;
+const MAX_CONCURRENT_ATTEMPTS: usize = 256;
 /// The longest response body kept per attempt.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// The `User-Agent` of every delivery.
