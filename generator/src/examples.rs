@@ -4,11 +4,11 @@
 //! references into `components`), so each schema is translated before a real JSON Schema
 //! validator checks the example.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::lint::{walk_schema, Findings};
+use crate::lint::{bodies, parameters_located, walk_schema, Findings};
 use crate::spec::Spec;
 
 /// Keywords of OpenAPI's schema object that JSON Schema does not know or must not see.
@@ -108,80 +108,61 @@ impl<'a> ExampleChecker<'a> {
     }
 
     /// Checks the examples on component schemas (and their nested properties), parameters, request
-    /// bodies and responses.
+    /// bodies and responses, each once, at the location where it is written.
     pub(crate) fn check_all(&mut self, findings: &mut Findings) {
         let spec = self.spec;
         for (name, schema) in spec.schemas().into_iter().flatten() {
-            let mut pairs = Vec::new();
-            walk_schema(
-                schema,
-                &format!("components.schemas.{name}"),
-                &mut |s, loc| {
-                    if let Some(example) = s.get("example") {
-                        pairs.push((s, example, format!("{loc}.example")));
-                    }
-                },
-            );
-            for (schema, example, location) in pairs {
-                self.check(schema, example, &location, findings);
-            }
+            self.check_schema_examples(schema, &format!("components.schemas.{name}"), findings);
         }
-        for (name, param) in spec
+        let components = spec
             .raw
             .pointer("/components/parameters")
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
-        {
-            self.check_parameter(param, &format!("components.parameters.{name}"), findings);
+            .map(|(name, param)| (param, format!("components.parameters.{name}")));
+        let mut seen = HashSet::new();
+        for (param, location) in components.chain(parameters_located(spec)) {
+            if seen.insert(location.clone()) {
+                self.check_parameter(param, &location, findings);
+            }
         }
-        for op in spec.operations() {
-            let loc = op.location();
-            for (i, param) in op
-                .value
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                if param.get("$ref").is_none() {
-                    self.check_parameter(param, &format!("{loc}.parameters[{i}]"), findings);
-                }
-            }
-            if let Some(body) = op.value.get("requestBody") {
-                let media = spec.resolve(body).pointer("/content/application~1json");
-                self.check_media(media, &format!("{loc}.requestBody"), findings);
-            }
-            for (code, response) in op
-                .value
-                .get("responses")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                let media = spec.resolve(response).pointer("/content/application~1json");
-                self.check_media(media, &format!("{loc}.responses.{code}"), findings);
-            }
+        for body in bodies(spec) {
+            let media = body.value.pointer("/content/application~1json");
+            self.check_media(media, &body.location, findings);
         }
     }
 
-    fn check_parameter(&mut self, param: &Value, location: &str, findings: &mut Findings) {
-        if let (Some(schema), Some(example)) = (param.get("schema"), param.get("example")) {
-            self.check(schema, example, &format!("{location}.example"), findings);
-        }
-    }
-
-    fn check_media(&mut self, media: Option<&Value>, location: &str, findings: &mut Findings) {
-        let Some(media) = media else { return };
-        let Some(schema) = media.get("schema") else {
+    /// Checks the `example` of a schema and of every schema nested in it; a `$ref` schema is a
+    /// component, checked on its own.
+    fn check_schema_examples(&mut self, schema: &Value, location: &str, findings: &mut Findings) {
+        if schema.get("$ref").is_some() {
             return;
-        };
-        let location = format!("{location}.content.application/json");
-        if let Some(example) = media.get("example") {
+        }
+        let mut pairs = Vec::new();
+        walk_schema(schema, location, &mut |s, loc| {
+            if let Some(example) = s.get("example") {
+                pairs.push((s, example, format!("{loc}.example")));
+            }
+        });
+        for (schema, example, location) in pairs {
+            self.check(schema, example, &location, findings);
+        }
+    }
+
+    /// Checks the `example` and `examples.*.value` of a named thing with a schema (a parameter or
+    /// a media type) against that schema.
+    fn check_examples(
+        &mut self,
+        holder: &Value,
+        schema: &Value,
+        location: &str,
+        findings: &mut Findings,
+    ) {
+        if let Some(example) = holder.get("example") {
             self.check(schema, example, &format!("{location}.example"), findings);
         }
-        for (name, example) in media
+        for (name, example) in holder
             .get("examples")
             .and_then(Value::as_object)
             .into_iter()
@@ -193,6 +174,24 @@ impl<'a> ExampleChecker<'a> {
                 self.check(schema, value, &loc, findings);
             }
         }
+    }
+
+    fn check_parameter(&mut self, param: &Value, location: &str, findings: &mut Findings) {
+        let Some(schema) = param.get("schema") else {
+            return;
+        };
+        self.check_schema_examples(schema, &format!("{location}.schema"), findings);
+        self.check_examples(param, schema, location, findings);
+    }
+
+    fn check_media(&mut self, media: Option<&Value>, location: &str, findings: &mut Findings) {
+        let Some(media) = media else { return };
+        let Some(schema) = media.get("schema") else {
+            return;
+        };
+        let location = format!("{location}.content.application/json");
+        self.check_schema_examples(schema, &format!("{location}.schema"), findings);
+        self.check_examples(media, schema, &location, findings);
     }
 
     fn check(&mut self, schema: &Value, example: &Value, location: &str, findings: &mut Findings) {

@@ -23,7 +23,7 @@ mod lint;
 mod publish;
 mod spec;
 
-pub use codegen::{generate, generate_tokens, options_type_name};
+pub use codegen::{format, generate, generate_tokens, options_type_name};
 pub use diff::{diff, Change};
 pub use examples::to_json_schema;
 pub use lint::{lint, Finding, SHARED_ERROR_RESPONSE};

@@ -40,13 +40,109 @@ pub fn lint(spec: &Spec) -> Vec<Finding> {
     for op in spec.operations() {
         responses(spec, &op, &mut findings);
         request_media_type(spec, &op, &mut findings);
-        operation_described(spec, &op, &mut findings);
+        operation_described(&op, &mut findings);
         examples_present(spec, &op, &mut findings);
     }
+    parameters_described(spec, &mut findings);
     response_additional_properties(spec, &mut findings);
     properties_described(spec, &mut findings);
     ExampleChecker::new(spec).check_all(&mut findings);
-    findings.0
+    // A shared object (a `$ref` parameter, the shared error response) is reached from several
+    // operations but reported once, at its own location.
+    let mut seen = HashSet::new();
+    findings
+        .0
+        .into_iter()
+        .filter(|f| seen.insert((f.rule, f.location.clone(), f.message.clone())))
+        .collect()
+}
+
+/// Every parameter the operations use, resolved, once each, with the location of its object:
+/// `paths./a.parameters[0]` (path item), `paths./a.get.parameters[1]` (operation) or
+/// `components.parameters.AppSlug` (through `$ref`).
+pub(crate) fn parameters_located(spec: &Spec) -> Vec<(&Value, String)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for op in spec.operations() {
+        let shared = op
+            .path_item_parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p, format!("paths.{}.parameters[{i}]", op.path)));
+        let own = op
+            .value
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, p)| (p, format!("{}.parameters[{i}]", op.location())));
+        for (param, location) in shared.chain(own) {
+            let (param, location) = spec.resolve_located(param, location);
+            if seen.insert(location.clone()) {
+                out.push((param, location));
+            }
+        }
+    }
+    out
+}
+
+/// A request body or a response of an operation.
+pub(crate) struct Body<'a> {
+    /// The request body or response object, resolved.
+    pub(crate) value: &'a Value,
+    /// Where it sits: `paths./a.post.requestBody`, `paths./a.post.responses.200`, or its
+    /// component (`components.responses.Error`) when reached through `$ref`.
+    pub(crate) location: String,
+    /// A response (rather than a request body).
+    pub(crate) response: bool,
+}
+
+impl<'a> Body<'a> {
+    /// The schemas of its media types, with their locations
+    /// (`paths./a.post.requestBody.content.application/json.schema`).
+    pub(crate) fn schemas(&self) -> Vec<(&'a Value, String)> {
+        self.value
+            .get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(media, m)| {
+                let schema = m.get("schema")?;
+                Some((schema, format!("{}.content.{media}.schema", self.location)))
+            })
+            .collect()
+    }
+}
+
+/// Every request body and response of every operation, resolved, once each.
+pub(crate) fn bodies(spec: &Spec) -> Vec<Body<'_>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for op in spec.operations() {
+        let request = op
+            .value
+            .get("requestBody")
+            .map(|b| (b, format!("{}.requestBody", op.location()), false));
+        let responses = op
+            .value
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(code, r)| (r, format!("{}.responses.{code}", op.location()), true));
+        for (value, location, response) in request.into_iter().chain(responses) {
+            let (value, location) = spec.resolve_located(value, location);
+            if seen.insert(location.clone()) {
+                out.push(Body {
+                    value,
+                    location,
+                    response,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Findings being collected.
@@ -233,7 +329,7 @@ fn has_text(value: &Value, key: &str) -> bool {
         .is_some_and(|s| !s.trim().is_empty())
 }
 
-fn operation_described(spec: &Spec, op: &Operation<'_>, findings: &mut Findings) {
+fn operation_described(op: &Operation<'_>, findings: &mut Findings) {
     if !has_text(op.value, "description") {
         findings.push(
             "described",
@@ -241,17 +337,11 @@ fn operation_described(spec: &Spec, op: &Operation<'_>, findings: &mut Findings)
             "every operation needs a description (it becomes the client's rustdoc)",
         );
     }
-    let own = op.value.get("parameters").and_then(Value::as_array);
-    let all = op
-        .path_item_parameters
-        .iter()
-        .chain(own.into_iter().flatten());
-    for (index, param) in all.enumerate() {
-        let location = match param.get("$ref").and_then(Value::as_str) {
-            Some(r) => r.trim_start_matches("#/").replace('/', "."),
-            None => format!("{}.parameters[{index}]", op.location()),
-        };
-        if !has_text(spec.resolve(param), "description") {
+}
+
+fn parameters_described(spec: &Spec, findings: &mut Findings) {
+    for (param, location) in parameters_located(spec) {
+        if !has_text(param, "description") {
             findings.push("described", location, "parameter has no description");
         }
     }
@@ -324,11 +414,16 @@ pub(crate) fn walk_schema<'a>(
     }
 }
 
-/// The component schemas reachable from success responses, by name.
-fn response_schema_names(spec: &Spec) -> Vec<String> {
+/// The schemas of responses (success and error): the inline ones with their locations, and the
+/// names of the component schemas they reach.
+fn response_schemas(spec: &Spec) -> (Vec<(&Value, String)>, Vec<String>) {
+    let mut inline = Vec::new();
     let mut queue: Vec<String> = Vec::new();
-    for op in spec.operations() {
-        if let Some(schema) = spec.success_schema(&op) {
+    for body in bodies(spec).into_iter().filter(|b| b.response) {
+        for (schema, location) in body.schemas() {
+            if schema.get("$ref").is_none() {
+                inline.push((schema, location));
+            }
             walk_schema(schema, "", &mut |s, _| {
                 if let Some(name) = crate::spec::schema_ref_name(s) {
                     queue.push(name.to_string());
@@ -352,30 +447,25 @@ fn response_schema_names(spec: &Spec) -> Vec<String> {
         ordered.push(name);
     }
     ordered.sort();
-    ordered
+    (inline, ordered)
 }
 
 fn response_additional_properties(spec: &Spec, findings: &mut Findings) {
-    let Some(schemas) = spec.schemas() else {
-        return;
-    };
-    for name in response_schema_names(spec) {
-        let Some(schema) = schemas.get(&name) else {
-            continue;
-        };
-        walk_schema(
-            schema,
-            &format!("components.schemas.{name}"),
-            &mut |s, loc| {
-                if s.get("additionalProperties") == Some(&Value::Bool(false)) {
-                    findings.push(
+    let (inline, names) = response_schemas(spec);
+    let components = names.iter().filter_map(|name| {
+        let schema = spec.schemas()?.get(name)?;
+        Some((schema, format!("components.schemas.{name}")))
+    });
+    for (schema, location) in components.chain(inline) {
+        walk_schema(schema, &location, &mut |s, loc| {
+            if s.get("additionalProperties") == Some(&Value::Bool(false)) {
+                findings.push(
                     "response-additional-properties",
                     format!("{loc}.additionalProperties"),
                     "`additionalProperties: false` on a response schema would reject fields the server adds later",
                 );
-                }
-            },
-        );
+            }
+        });
     }
 }
 
@@ -414,15 +504,16 @@ fn properties_described(spec: &Spec, findings: &mut Findings) {
     for (name, schema) in spec.schemas().into_iter().flatten() {
         check(schema, format!("components.schemas.{name}"));
     }
-    for op in spec.operations() {
-        if let Some(schema) = spec.request_schema(&op).filter(|s| s.get("$ref").is_none()) {
-            check(
-                schema,
-                format!(
-                    "{}.requestBody.content.application/json.schema",
-                    op.location()
-                ),
-            );
+    // Inline schemas of request bodies, responses and parameters (a `$ref` one is a component,
+    // checked above).
+    let bodies = bodies(spec);
+    let body_schemas = bodies.iter().flat_map(|b| b.schemas());
+    let param_schemas = parameters_located(spec)
+        .into_iter()
+        .filter_map(|(p, loc)| Some((p.get("schema")?, format!("{loc}.schema"))));
+    for (schema, location) in body_schemas.chain(param_schemas) {
+        if schema.get("$ref").is_none() {
+            check(schema, location);
         }
     }
 }

@@ -124,6 +124,31 @@ impl Spec {
         value
     }
 
+    /// Follows a local `$ref` like [`Spec::resolve`], and says where the target sits: `location`
+    /// when `value` is not a reference, else the target's own location (e.g.
+    /// `components.parameters.AppSlug`), so that findings name the spot to edit.
+    pub fn resolve_located<'a>(
+        &'a self,
+        value: &'a Value,
+        location: String,
+    ) -> (&'a Value, String) {
+        let mut value = value;
+        let mut location = location;
+        for _ in 0..32 {
+            let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            match (self.pointer(reference), ref_location(reference)) {
+                (Some(target), Some(at)) => {
+                    value = target;
+                    location = at;
+                }
+                _ => break,
+            }
+        }
+        (value, location)
+    }
+
     /// The value a local reference (`#/a/b`) points at.
     pub fn pointer(&self, reference: &str) -> Option<&Value> {
         reference
@@ -172,6 +197,19 @@ impl Spec {
     }
 }
 
+/// The location of a local reference's target in findings' terms: `#/components/parameters/AppSlug`
+/// → `components.parameters.AppSlug`.
+pub fn ref_location(reference: &str) -> Option<String> {
+    let pointer = reference.strip_prefix("#/")?;
+    Some(
+        pointer
+            .split('/')
+            .map(|part| part.replace("~1", "/").replace("~0", "~"))
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
 /// The component name a `$ref` of the form `#/components/schemas/Name` points at.
 pub fn schema_ref_name(schema: &Value) -> Option<&str> {
     schema
@@ -203,6 +241,19 @@ mod tests {
     fn pascal_case_joins_words() {
         assert_eq!(pascal_case("list_webhook_apps"), "ListWebhookApps");
         assert_eq!(pascal_case("a__b_"), "AB");
+    }
+
+    #[test]
+    fn reference_locations_unescape_pointers() {
+        assert_eq!(
+            ref_location("#/components/parameters/AppSlug").as_deref(),
+            Some("components.parameters.AppSlug")
+        );
+        assert_eq!(
+            ref_location("#/paths/~1apps~1{id}/get").as_deref(),
+            Some("paths./apps/{id}.get")
+        );
+        assert_eq!(ref_location("other.yaml#/A"), None);
     }
 
     #[test]
