@@ -2,6 +2,7 @@
 
 mod cli;
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use wacht_webhooks_emulator::Emulator;
@@ -15,7 +16,7 @@ async fn main() -> ExitCode {
     ) {
         Ok(cli::Command::Run(args)) => args,
         Ok(cli::Command::Help) => {
-            println!("{}", cli::USAGE);
+            print_line(cli::USAGE);
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -48,6 +49,12 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Prints one line on stdout; a closed stdout (a pipe whose reader left) is not an error here.
+fn print_line(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
 /// Logs go to stderr; `RUST_LOG` may name a level (error, warn, info, debug, trace).
 fn init_logging() {
     let level = std::env::var("RUST_LOG")
@@ -56,6 +63,7 @@ fn init_logging() {
         .unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
