@@ -199,29 +199,11 @@ impl Store {
             return Err(ApiError::not_found("Webhook app not found"));
         }
         let app_id = app.id;
+        let (targets, filtered_count) = state.subscribers(app_id, event_name, &payload);
         let mut outcome = TriggerOutcome {
-            delivery_ids: Vec::new(),
-            filtered_count: 0,
+            delivery_ids: Vec::with_capacity(targets.len()),
+            filtered_count,
         };
-        let mut targets = Vec::new();
-        for endpoint in state
-            .endpoints
-            .values()
-            .filter(|e| e.app_id == app_id && e.is_active)
-        {
-            let Some(sub) = endpoint
-                .subscriptions
-                .iter()
-                .find(|s| s.event_name == event_name)
-            else {
-                continue;
-            };
-            if filter::matches(&sub.filter_rules, &payload) {
-                targets.push((endpoint.id, endpoint.max_retries));
-            } else {
-                outcome.filtered_count += 1;
-            }
-        }
         let payload = Arc::new(payload);
         for (endpoint_id, max_attempts) in targets {
             let delivery = NewDelivery {
@@ -433,6 +415,36 @@ impl Store {
 }
 
 impl State {
+    /// The active endpoints of an app subscribed to `event_name` whose filter matches the payload
+    /// (as `(endpoint id, max attempts)`), and how many subscribed ones the filter excluded.
+    fn subscribers(
+        &self,
+        app_id: i64,
+        event_name: &str,
+        payload: &Value,
+    ) -> (Vec<(i64, u32)>, u64) {
+        let mut targets = Vec::new();
+        let mut filtered = 0;
+        let active = self
+            .endpoints
+            .values()
+            .filter(|e| e.app_id == app_id && e.is_active);
+        for endpoint in active {
+            let sub = endpoint
+                .subscriptions
+                .iter()
+                .find(|s| s.event_name == event_name);
+            match sub {
+                Some(sub) if filter::matches(&sub.filter_rules, payload) => {
+                    targets.push((endpoint.id, endpoint.max_retries));
+                }
+                Some(_) => filtered += 1,
+                None => {}
+            }
+        }
+        (targets, filtered)
+    }
+
     /// Inserts a delivery that replays `original` to the same endpoint, with a new id and timestamp.
     pub(super) fn insert_replay_of(&mut self, original_id: i64, id: i64) -> Option<i64> {
         let original = self.deliveries.get(&original_id)?;
