@@ -89,7 +89,7 @@ async fn apps_are_created_listed_read_updated_and_deleted() {
         .list_webhook_apps(ListWebhookAppsOptions::new().search("billing_app"))
         .await
         .unwrap();
-    assert_eq!(found.data, [app.clone()]);
+    assert_eq!(found.data, std::slice::from_ref(&app));
     let wrong_key = h.client_with_key("not_the_key").webhooks();
     expect_error(
         wrong_key
@@ -816,7 +816,7 @@ async fn catalogs_define_the_events_an_app_knows() {
 
     // list_webhook_event_catalogs
     let listed = w.list_webhook_event_catalogs().await.unwrap();
-    assert_eq!(listed.data, [catalog.clone()]);
+    assert_eq!(listed.data, std::slice::from_ref(&catalog));
     assert!(!listed.has_more);
     expect_error(
         h.client_with_key("wrong")
