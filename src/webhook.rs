@@ -52,7 +52,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use http::HeaderMap;
+use http::header::GetAll;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
@@ -76,6 +77,11 @@ pub const HEADER_SIGNATURE: &str = "webhook-signature";
 /// How far the `webhook-timestamp` may be from the receiver's clock, either way, unless set with
 /// [`Webhook::with_tolerance`] (the Standard Webhooks recommendation).
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+// Looking a header up by `&str` parses the name on every call; these are parsed once.
+static ID_NAME: HeaderName = HeaderName::from_static(HEADER_ID);
+static TIMESTAMP_NAME: HeaderName = HeaderName::from_static(HEADER_TIMESTAMP);
+static SIGNATURE_NAME: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
 
 const SECRET_PREFIX: &str = "whsec_";
 const SIGNATURE_VERSION: &str = "v1";
@@ -277,14 +283,15 @@ impl Webhook {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<&'h str, VerifyError> {
-        let id = single_header(headers, HEADER_ID)?;
-        let raw_timestamp = single_header(headers, HEADER_TIMESTAMP)?;
+        let id = single_header(headers, &ID_NAME)?;
+        let raw_timestamp = single_header(headers, &TIMESTAMP_NAME)?;
         let timestamp = parse_timestamp(raw_timestamp)?;
-        if !headers.contains_key(HEADER_SIGNATURE) {
+        let signatures = headers.get_all(&SIGNATURE_NAME);
+        if signatures.iter().next().is_none() {
             return Err(VerifyError::MissingHeader(HEADER_SIGNATURE));
         }
         let expected = self.tag(id, raw_timestamp, body);
-        if !any_signature_matches(headers, &expected)? {
+        if !any_signature_matches(signatures, &expected)? {
             return Err(VerifyError::NoMatchingSignature);
         }
         check_tolerance(timestamp, now.timestamp(), self.tolerance_secs)?;
@@ -304,8 +311,12 @@ impl Webhook {
 }
 
 /// The value of a header that must appear exactly once, as visible ASCII, non-empty.
-fn single_header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, VerifyError> {
-    let mut values = headers.get_all(name).iter();
+fn single_header<'h>(
+    headers: &'h HeaderMap,
+    key: &'static HeaderName,
+) -> Result<&'h str, VerifyError> {
+    let name = key.as_str();
+    let mut values = headers.get_all(key).iter();
     let value = values.next().ok_or(VerifyError::MissingHeader(name))?;
     if values.next().is_some() {
         return Err(invalid(name, "repeated"));
@@ -332,10 +343,13 @@ fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
 /// Compares every `v1` entry of every `webhook-signature` value with `expected`, in constant time and
 /// without stopping at the first match, so that timing reveals neither which entry matched nor how much of
 /// it. Other versions are skipped; an entry that is not `version,signature` makes the whole list invalid.
-fn any_signature_matches(headers: &HeaderMap, expected: &[u8; 32]) -> Result<bool, VerifyError> {
+fn any_signature_matches(
+    signatures: GetAll<'_, HeaderValue>,
+    expected: &[u8; 32],
+) -> Result<bool, VerifyError> {
     let mut matched = Choice::from(0);
     let mut entries = 0usize;
-    for value in headers.get_all(HEADER_SIGNATURE) {
+    for value in signatures {
         let list = value
             .to_str()
             .map_err(|_| invalid(HEADER_SIGNATURE, "not visible ASCII"))?;
