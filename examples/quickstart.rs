@@ -81,6 +81,9 @@ async fn main() -> Result {
         .await?;
     let slug = app.app_slug.as_str();
     println!("1. created the app `{slug}` on the catalog `billing-events`");
+    let trigger = |event: &str, payload| {
+        webhooks.trigger_webhook_event(slug, TriggerWebhookEventRequest::new(event, payload))
+    };
 
     // 2. An endpoint for both events; refunds only from 100 up.
     let endpoint = webhooks
@@ -97,23 +100,9 @@ async fn main() -> Result {
     );
 
     // 3. Three events; the small refund is filtered out.
-    let paid = trigger(
-        &webhooks,
-        slug,
-        "invoice.paid",
-        json!({"invoice": "in_1", "amount": 4200}),
-    )
-    .await?;
-    let small = trigger(
-        &webhooks,
-        slug,
-        "invoice.refunded",
-        json!({"invoice": "in_1", "amount": 20}),
-    )
-    .await?;
+    let paid = trigger("invoice.paid", json!({"invoice": "in_1", "amount": 4200})).await?;
+    let small = trigger("invoice.refunded", json!({"invoice": "in_1", "amount": 20})).await?;
     let large = trigger(
-        &webhooks,
-        slug,
         "invoice.refunded",
         json!({"invoice": "in_2", "amount": 250}),
     )
@@ -165,13 +154,7 @@ async fn main() -> Result {
                 .max_retries(1),
         )
         .await?;
-    trigger(
-        &webhooks,
-        slug,
-        "invoice.paid",
-        json!({"invoice": "in_3", "amount": 990}),
-    )
-    .await?;
+    trigger("invoice.paid", json!({"invoice": "in_3", "amount": 990})).await?;
     receiver.next().await?; // the first endpoint's copy
     let to_flaky = ListWebhookDeliveriesOptions::new().endpoint_id(&flaky.id);
     let page = webhooks.list_webhook_deliveries(slug, to_flaky).await?;
@@ -210,13 +193,7 @@ async fn main() -> Result {
     // 7. A new secret: the next deliveries verify with it, and no longer with the old one.
     let rotated = webhooks.rotate_webhook_secret(slug).await?;
     let new_verifier = Webhook::new(&rotated.signing_secret)?;
-    let sent = trigger(
-        &webhooks,
-        slug,
-        "invoice.paid",
-        json!({"invoice": "in_4", "amount": 10}),
-    )
-    .await?;
+    let sent = trigger("invoice.paid", json!({"invoice": "in_4", "amount": 10})).await?;
     for _ in &sent.delivery_ids {
         let (headers, body) = receiver.next().await?;
         new_verifier.verify(&headers, &body)?;
@@ -277,16 +254,6 @@ async fn main() -> Result {
     emulator.shutdown().await;
     println!("done in {:.1?}", started.elapsed());
     Ok(())
-}
-
-async fn trigger(
-    webhooks: &Webhooks,
-    slug: &str,
-    event: &str,
-    payload: serde_json::Value,
-) -> Result<wacht_webhooks::TriggerWebhookEventResponse> {
-    let request = TriggerWebhookEventRequest::new(event, payload);
-    Ok(webhooks.trigger_webhook_event(slug, request).await?)
 }
 
 /// Polls a delivery until it reaches `status`.
