@@ -272,7 +272,10 @@ impl fmt::Display for Error {
             write!(f, " (body: {snippet})")?;
         }
         // The whole chain, so that "error sending request" comes with its cause (refused, DNS...).
-        let mut source = inner.source.as_deref().map(|s| s as &(dyn StdError + 'static));
+        let mut source = inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static));
         while let Some(cause) = source {
             write!(f, ": {cause}")?;
             source = cause.source();
