@@ -315,7 +315,17 @@ impl ReplayBuilder {
                 .replay_webhook_deliveries(&self.app_slug, request.clone())
                 .await
             {
-                Err(err) if is_task_limit(&err) => tokio::time::sleep(self.poll_interval).await,
+                Err(err) if is_task_limit(&err) => {
+                    // The count and the server disagree (e.g. running tasks beyond the page the
+                    // count reads): keep to the deadline rather than retrying forever.
+                    if tokio::time::Instant::now() + self.poll_interval > deadline {
+                        return Err(Error::timeout(
+                            OPERATION,
+                            format!("no free replay slot after {:?}: {err}", self.slot_timeout),
+                        ));
+                    }
+                    tokio::time::sleep(self.poll_interval).await
+                }
                 other => return other,
             }
         }
