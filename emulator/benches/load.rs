@@ -5,7 +5,8 @@
 //! 2. The loopback limit in the same run: plain reqwest POSTs to a bare axum handler, as many in flight.
 //! 3. Paced: 1,000 triggers/s for 5 s, trigger-to-receipt latency percentiles.
 //!
-//! Run: `cargo bench -p wacht-webhooks-emulator --bench load`.
+//! Run: `cargo bench -p wacht-webhooks-emulator --bench load`; `LOAD_PARTS=throughput,paced` (any of
+//! `throughput`, `baseline`, `paced`) runs only those parts; `LOAD_PACED_RATE` changes the paced rate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -264,8 +265,13 @@ async fn baseline() -> f64 {
 async fn paced(client: Arc<Client>) {
     let (receiver, receipts) = start_receiver(true).await;
     let slug = Arc::new(setup(&client, &receiver, "paced").await);
-    let count = (PACED_RATE * PACED_SECONDS) as usize;
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / PACED_RATE));
+    let rate = std::env::var("LOAD_PACED_RATE")
+        .ok()
+        .and_then(|r| r.parse::<u64>().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(PACED_RATE);
+    let count = (rate * PACED_SECONDS) as usize;
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = JoinSet::new();
     let mut expected = HashMap::new();
@@ -283,7 +289,7 @@ async fn paced(client: Arc<Client>) {
         expected.extend(ids.into_iter().map(|id| (id, sent)));
     }
     let missing = wait_all(&receipts, &expected).await;
-    println!("== paced: {PACED_RATE} triggers/s for {PACED_SECONDS} s ({count} triggers, {} deliveries), lost {missing}", expected.len());
+    println!("== paced: {rate} triggers/s for {PACED_SECONDS} s ({count} triggers, {} deliveries), lost {missing}", expected.len());
     report_latency(
         "trigger-to-receipt latency",
         &latencies(&receipts, &expected),
@@ -314,13 +320,28 @@ fn main() {
                 .map(|n| n.get())
                 .unwrap_or(0)
         );
-        let rate = throughput(client.clone()).await;
-        let limit = baseline().await;
-        println!(
-            "== ratio: emulator deliveries/s / loopback requests/s = {:.2}",
-            rate / limit
-        );
-        paced(client).await;
+        let parts =
+            std::env::var("LOAD_PARTS").unwrap_or_else(|_| "throughput,baseline,paced".into());
+        let wanted = |part: &str| parts.split(',').any(|p| p.trim() == part);
+        let rate = if wanted("throughput") {
+            Some(throughput(client.clone()).await)
+        } else {
+            None
+        };
+        let limit = if wanted("baseline") {
+            Some(baseline().await)
+        } else {
+            None
+        };
+        if let (Some(rate), Some(limit)) = (rate, limit) {
+            println!(
+                "== ratio: emulator deliveries/s / loopback requests/s = {:.2}",
+                rate / limit
+            );
+        }
+        if wanted("paced") {
+            paced(client).await;
+        }
         emu.shutdown().await;
     });
 }

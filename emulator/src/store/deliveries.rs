@@ -345,6 +345,8 @@ impl Store {
         match (verdict, endpoint) {
             (DeliveryStatus::EndpointDisabled, Some(endpoint)) => {
                 endpoint.is_active = false;
+                endpoint.auto_disabled = true;
+                endpoint.auto_disabled_at = Some(at);
                 endpoint.updated_at = at;
             }
             (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => record_failure(endpoint, at),
