@@ -1071,10 +1071,8 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
 }
 
 /// The spec: `auto_disabled` is "whether the service deactivated the endpoint itself (410 answer
-/// or too many failures)". The emulator deactivates the endpoint on a 410 but leaves
-/// `auto_disabled` false and `auto_disabled_at` null (reported; un-ignore once fixed).
+/// or too many failures)".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "emulator bug: a 410 does not set auto_disabled/auto_disabled_at"]
 async fn a_410_marks_the_endpoint_auto_disabled() {
     let h = Harness::start().await;
     let fx = h.fixture("gone").await;
