@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use axum::serve::ListenerExt;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -57,6 +58,9 @@ async fn start_receiver(record: bool) -> (String, Shared) {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, receipts)
 }
@@ -111,8 +115,8 @@ async fn setup(client: &Client, receiver: &str, name: &str) -> String {
     slug
 }
 
-/// Sends one trigger; returns `(msg ids, time sent)`.
-async fn trigger(client: &Client, slug: &str, n: usize) -> (Vec<String>, Instant) {
+/// Sends one trigger; returns `(msg ids, time sent, round trip)`.
+async fn trigger(client: &Client, slug: &str, n: usize) -> (Vec<String>, Instant, Duration) {
     let sent = Instant::now();
     let answer = client
         .post(
@@ -126,7 +130,7 @@ async fn trigger(client: &Client, slug: &str, n: usize) -> (Vec<String>, Instant
         .iter()
         .map(|id| format!("msg_{}", id.as_str().unwrap()))
         .collect();
-    (ids, sent)
+    (ids, sent, sent.elapsed())
 }
 
 /// Waits until as many distinct ids arrived as expected (or the deadline passed), then returns how
@@ -191,7 +195,7 @@ async fn throughput(client: Arc<Client>) -> f64 {
     }
     let mut expected = HashMap::new();
     while let Some(result) = tasks.join_next().await {
-        let (ids, sent) = result.unwrap();
+        let (ids, sent, _) = result.unwrap();
         expected.extend(ids.into_iter().map(|id| (id, sent)));
     }
     let triggered_in = started.elapsed();
@@ -275,25 +279,30 @@ async fn paced(client: Arc<Client>) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = JoinSet::new();
     let mut expected = HashMap::new();
+    let mut round_trips = Vec::with_capacity(count);
     for n in 0..count {
         ticker.tick().await;
         let (client, slug) = (client.clone(), slug.clone());
         tasks.spawn(async move { trigger(&client, &slug, n).await });
         while let Some(result) = tasks.try_join_next() {
-            let (ids, sent) = result.unwrap();
+            let (ids, sent, round_trip) = result.unwrap();
             expected.extend(ids.into_iter().map(|id| (id, sent)));
+            round_trips.push(round_trip.as_secs_f64() * 1000.0);
         }
     }
     while let Some(result) = tasks.join_next().await {
-        let (ids, sent) = result.unwrap();
+        let (ids, sent, round_trip) = result.unwrap();
         expected.extend(ids.into_iter().map(|id| (id, sent)));
+        round_trips.push(round_trip.as_secs_f64() * 1000.0);
     }
+    round_trips.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let missing = wait_all(&receipts, &expected).await;
     println!("== paced: {rate} triggers/s for {PACED_SECONDS} s ({count} triggers, {} deliveries), lost {missing}", expected.len());
     report_latency(
         "trigger-to-receipt latency",
         &latencies(&receipts, &expected),
     );
+    report_latency("trigger request round trip", &round_trips);
 }
 
 fn main() {

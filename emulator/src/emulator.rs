@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -154,6 +155,10 @@ impl EmulatorBuilder {
             loopback_only: self.loopback_only,
         };
         let (stop, stopped) = oneshot::channel::<()>();
+        // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let serve = axum::serve(listener, api::router(ctx)).with_graceful_shutdown(async {
                 let _ = stopped.await;
