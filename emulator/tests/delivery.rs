@@ -186,6 +186,8 @@ async fn gone_deactivates_the_endpoint_until_reactivated() {
         ))
         .await;
     assert_eq!(listed["data"][0]["is_active"], false);
+    assert_eq!(listed["data"][0]["auto_disabled"], true);
+    assert!(listed["data"][0]["auto_disabled_at"].is_string());
 
     assert_eq!(
         api.trigger(&app, "e", json!({})).await["delivered_count"],

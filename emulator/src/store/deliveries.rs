@@ -343,12 +343,7 @@ impl Store {
         });
         let endpoint = state.endpoints.get_mut(&delivery.endpoint_id);
         match (verdict, endpoint) {
-            (DeliveryStatus::EndpointDisabled, Some(endpoint)) => {
-                endpoint.is_active = false;
-                endpoint.auto_disabled = true;
-                endpoint.auto_disabled_at = Some(at);
-                endpoint.updated_at = at;
-            }
+            (DeliveryStatus::EndpointDisabled, Some(endpoint)) => disable(endpoint, at),
             (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => record_failure(endpoint, at),
             _ => {}
         }
@@ -535,11 +530,16 @@ fn record_failure(endpoint: &mut Endpoint, at: DateTime<Utc>) {
     endpoint.failures.push(at);
     endpoint.last_failure_at = Some(at);
     if endpoint.failures.len() >= AUTO_DISABLE_THRESHOLD && endpoint.is_active {
-        endpoint.is_active = false;
-        endpoint.auto_disabled = true;
-        endpoint.auto_disabled_at = Some(at);
-        endpoint.updated_at = at;
+        disable(endpoint, at);
     }
+}
+
+/// The service deactivates an endpoint itself (a 410 answer, or too many failures).
+fn disable(endpoint: &mut Endpoint, at: DateTime<Utc>) {
+    endpoint.is_active = false;
+    endpoint.auto_disabled = true;
+    endpoint.auto_disabled_at = Some(at);
+    endpoint.updated_at = at;
 }
 
 fn attempt_record(outcome: AttemptOutcome) -> Attempt {
