@@ -159,6 +159,15 @@ async fn client_errors_and_redirects_fail_at_once() {
     }
     assert_eq!(receiver.received("/bad").len(), 1);
     assert_eq!(receiver.received("/moved").len(), 1);
+    let listed = api
+        .ok(&format!("/webhooks/apps/{}/endpoints", slug(&app)))
+        .await;
+    for endpoint in listed["data"].as_array().unwrap() {
+        assert_eq!(
+            endpoint["failure_count"], 0,
+            "only exhausted deliveries count"
+        );
+    }
     assert!(
         receiver.received("/elsewhere").is_empty(),
         "redirects are not followed"

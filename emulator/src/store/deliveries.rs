@@ -334,6 +334,9 @@ impl Store {
         let number = delivery.latest().attempts_made + 1;
         let retry_after = outcome.retry_after;
         let verdict = classify(outcome.status_code, number < delivery.max_attempts);
+        // Only a delivery that used up its attempts counts against the endpoint, not a plain 4xx.
+        let exhausted =
+            verdict == DeliveryStatus::PermanentlyFailed && is_retryable(outcome.status_code);
         let at = now();
         delivery.log.push(LogRow {
             status: verdict,
@@ -344,7 +347,12 @@ impl Store {
         let endpoint = state.endpoints.get_mut(&delivery.endpoint_id);
         match (verdict, endpoint) {
             (DeliveryStatus::EndpointDisabled, Some(endpoint)) => disable(endpoint, at),
-            (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => record_failure(endpoint, at),
+            (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => {
+                endpoint.last_failure_at = Some(at);
+                if exhausted {
+                    record_failure(endpoint, at);
+                }
+            }
             _ => {}
         }
         match verdict {
@@ -510,25 +518,27 @@ fn conclude(delivery: &mut Delivery, status: DeliveryStatus) {
 /// The state an attempt leads to: 2xx succeeds, 410 disables the endpoint, 5xx/408/429 and network
 /// failures retry while attempts remain, anything else (3xx included) fails at once.
 fn classify(status_code: Option<u16>, attempts_remain: bool) -> DeliveryStatus {
-    let retryable = match status_code {
-        Some(code) if (200..300).contains(&code) => return DeliveryStatus::Success,
-        Some(410) => return DeliveryStatus::EndpointDisabled,
-        Some(code) => code >= 500 || code == 408 || code == 429,
-        None => true,
-    };
-    if retryable && attempts_remain {
-        DeliveryStatus::Failed
-    } else {
-        DeliveryStatus::PermanentlyFailed
+    match status_code {
+        Some(200..=299) => DeliveryStatus::Success,
+        Some(410) => DeliveryStatus::EndpointDisabled,
+        code if is_retryable(code) && attempts_remain => DeliveryStatus::Failed,
+        _ => DeliveryStatus::PermanentlyFailed,
     }
 }
 
-/// Counts a permanently failed delivery against the endpoint; the tenth in 24 h deactivates it.
+/// 5xx, 408, 429 and network failures are worth another attempt.
+fn is_retryable(status_code: Option<u16>) -> bool {
+    match status_code {
+        Some(code) => code >= 500 || code == 408 || code == 429,
+        None => true,
+    }
+}
+
+/// Counts an exhausted delivery against the endpoint; the tenth in 24 h deactivates it.
 fn record_failure(endpoint: &mut Endpoint, at: DateTime<Utc>) {
     let window_start = failure_window_start(at);
     endpoint.failures.retain(|t| *t >= window_start);
     endpoint.failures.push(at);
-    endpoint.last_failure_at = Some(at);
     if endpoint.failures.len() >= AUTO_DISABLE_THRESHOLD && endpoint.is_active {
         disable(endpoint, at);
     }
