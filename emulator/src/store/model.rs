@@ -83,7 +83,7 @@ pub struct Endpoint {
     pub max_retries: u32,
     /// As given; attempts wait at least one second.
     pub timeout_seconds: i64,
-    /// Times of deliveries that ended permanently failed; those of the last 24 h count.
+    /// Times of deliveries that used up their attempts; those of the last 24 h count.
     pub failures: Vec<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
     pub auto_disabled: bool,
