@@ -333,8 +333,11 @@ impl Differ<'_> {
                 .filter_map(|r| r.as_str().map(str::to_string))
                 .collect()
         };
-        let (Some(old_props), Some(new_props)) = (props(old), props(new)) else {
-            return;
+        // An object may gain its first property or lose its last one: a missing `properties`
+        // counts as none.
+        let (old_props, new_props) = match (props(old), props(new)) {
+            (None, None) => return,
+            (o, n) => (o.unwrap_or_default(), n.unwrap_or_default()),
         };
         let (old_required, new_required) = (required(old), required(new));
         for (name, old_prop) in &old_props {

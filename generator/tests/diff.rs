@@ -76,6 +76,25 @@ const CASES: &[Case] = &[
         breaking: true,
     },
     Case {
+        name: "removed the only field of a response object",
+        old: keep,
+        new: |v| {
+            remove(v, &format!("{SCHEMAS}/Settings/properties"));
+            remove(v, &format!("{SCHEMAS}/App/example/settings"));
+        },
+        location: "components.schemas.Settings.properties.retries",
+        breaking: true,
+    },
+    Case {
+        name: "first field of a response object",
+        old: |v| {
+            remove(v, &format!("{SCHEMAS}/Settings/properties"));
+        },
+        new: keep,
+        location: "components.schemas.Settings.properties.retries",
+        breaking: false,
+    },
+    Case {
         name: "added optional request field",
         old: keep,
         new: |v| {
