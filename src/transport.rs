@@ -4,6 +4,7 @@
 //! The generated client hands each built request to [`Transport::execute`] through progenitor's
 //! `exec` hook, so retries and tracing apply to every operation without touching generated code.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -87,9 +88,14 @@ impl Transport {
             attempt = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        self.attempts(client, request, operation)
-            .instrument(span)
-            .await
+        if span.is_none() {
+            // Nothing wants the span (no subscriber, and no `log` fallback compiled in): skip
+            // entering and leaving it on every poll.
+            self.attempts(client, request, operation, span).await
+        } else {
+            let attempts = self.attempts(client, request, operation, span.clone());
+            attempts.instrument(span).await
+        }
     }
 
     async fn attempts(
@@ -97,24 +103,27 @@ impl Transport {
         client: &reqwest::Client,
         mut request: reqwest::Request,
         operation: &'static str,
+        span: tracing::Span,
     ) -> reqwest::Result<reqwest::Response> {
-        let idempotent = generated::is_idempotent(operation);
-        let started = Instant::now();
+        // The clock is read only when something (a subscriber, or the `log` fallback) can
+        // record the duration.
+        let started = (!span.is_none()).then(Instant::now);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let spare = (attempt <= self.max_retries)
-                .then(|| request.try_clone())
+                .then(|| spare_copy(&request))
                 .flatten();
             let result = client.execute(request).await;
-            let span = tracing::Span::current();
-            span.record("attempt", attempt);
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            if let Ok(response) = &result {
-                span.record("status", response.status().as_u16());
+            if let Some(started) = started {
+                span.record("attempt", attempt);
+                span.record("duration_ms", started.elapsed().as_millis() as u64);
+                if let Ok(response) = &result {
+                    span.record("status", response.status().as_u16());
+                }
             }
             let next = match (&spare, &result) {
-                (Some(_), _) => self.next(&result, idempotent, attempt),
+                (Some(_), _) => self.next(&result, operation, attempt),
                 (None, _) => Next::Done,
             };
             match (next, spare) {
@@ -132,17 +141,19 @@ impl Transport {
     fn next(
         &self,
         result: &reqwest::Result<reqwest::Response>,
-        idempotent: bool,
+        operation: &str,
         attempt: u32,
     ) -> Next {
+        // Whether a repeat is harmless, looked up only for outcomes that may call for one.
+        let idempotent = || generated::is_idempotent(operation);
         match result {
             // A request that never connected never reached the server: any operation may retry.
             Err(err) if err.is_connect() => Next::RetryAfter(self.backoff(attempt)),
-            Err(err) if idempotent && (err.is_timeout() || err.is_request()) => {
+            Err(err) if (err.is_timeout() || err.is_request()) && idempotent() => {
                 Next::RetryAfter(self.backoff(attempt))
             }
             Err(_) => Next::Done,
-            Ok(response) if idempotent && is_retryable_status(response.status()) => {
+            Ok(response) if is_retryable_status(response.status()) && idempotent() => {
                 match retry_after(response.headers().get(RETRY_AFTER)) {
                     Some(wait) if wait > self.max_retry_after => Next::Done,
                     Some(wait) => Next::RetryAfter(wait),
@@ -165,6 +176,20 @@ impl Transport {
     }
 }
 
+/// A copy of `request` to retry with, as `Request::try_clone` makes it but cheaper for the
+/// common bodiless request: `try_clone` always allocates a per-request timeout slot, even for a
+/// request that has none. The generated client's requests carry no other per-request setting;
+/// one with a body or a timeout is copied by `try_clone` itself (it shares the body's bytes).
+fn spare_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() || request.timeout().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
 /// Refuses a request whose path lost the shape of its operation's template.
 ///
 /// Path parameters are percent-encoded, but a URL parser still removes a `.` or `..` segment, and an
@@ -179,28 +204,10 @@ fn check_path(base_url: &str, path: &str, operation: &str) -> Result<(), String>
     else {
         return Ok(());
     };
-    if !template.contains('{') {
-        return Ok(());
-    }
-    let base = reqwest::Url::parse(base_url).ok();
-    let base_path = base
-        .as_ref()
-        .map_or("", |url| url.path().trim_end_matches('/'));
-    let matches = path.strip_prefix(base_path).is_some_and(|rest| {
-        let (mut actual, mut expected) = (rest.split('/'), template.split('/'));
-        loop {
-            match (actual.next(), expected.next()) {
-                (None, None) => break true,
-                (Some(segment), Some(param)) if param.starts_with('{') => {
-                    if segment.is_empty() {
-                        break false;
-                    }
-                }
-                (Some(segment), Some(literal)) if segment == literal => {}
-                _ => break false,
-            }
-        }
-    });
+    let base = base_path(base_url);
+    let matches = path
+        .strip_prefix(base.trim_end_matches('/'))
+        .is_some_and(|rest| has_shape(rest.as_bytes(), template.as_bytes()));
     if matches {
         Ok(())
     } else {
@@ -208,6 +215,53 @@ fn check_path(base_url: &str, path: &str, operation: &str) -> Result<(), String>
             "a path parameter of {template} is empty, `.` or `..`, which would address another resource; nothing was sent"
         ))
     }
+}
+
+/// The path of a base URL as the URL parser leaves it. Read from the text when it is plainly
+/// already in that form (no dots, escapes or query: `https://host:port[/prefix]`), which spares a
+/// URL parse on every call; parsed otherwise.
+fn base_path(base_url: &str) -> Cow<'_, str> {
+    let after_scheme = base_url
+        .strip_prefix("https://")
+        .or_else(|| base_url.strip_prefix("http://"));
+    if let Some(after_scheme) = after_scheme {
+        let raw = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+        let plain = raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'));
+        if plain {
+            return Cow::Borrowed(raw);
+        }
+    }
+    reqwest::Url::parse(base_url)
+        .map_or(Cow::Borrowed(""), |url| Cow::Owned(url.path().to_string()))
+}
+
+/// Whether `path` is `template` with each `{param}` replaced by one or more characters other than
+/// `/` (parameters are percent-encoded, so they never contain one).
+fn has_shape(path: &[u8], template: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    while t < template.len() {
+        if template[t] == b'{' {
+            let start = p;
+            while p < path.len() && path[p] != b'/' {
+                p += 1;
+            }
+            if p == start {
+                return false;
+            }
+            while t < template.len() && template[t] != b'}' {
+                t += 1;
+            }
+            t += 1;
+        } else if p < path.len() && path[p] == template[t] {
+            p += 1;
+            t += 1;
+        } else {
+            return false;
+        }
+    }
+    p == path.len()
 }
 
 /// 429 and the gateway errors that say "try again": 502, 503, 504.
@@ -330,8 +384,64 @@ mod tests {
         );
         assert!(check_path(base, "/webhooks/apps/a/endpoints/1", op).is_err());
         assert!(check_path(base, "/api/webhooks/apps/a", op).is_err());
-        // Operations without parameters are not checked.
-        assert_eq!(check_path(base, "/anything", "list_webhook_apps"), Ok(()));
+        // A base URL that needs parsing to know its path.
+        let base = "http://127.0.0.1:8787/a/./api%2f";
+        assert_eq!(
+            check_path(base, "/a/api%2f/webhooks/apps/a/endpoints/1", op),
+            Ok(())
+        );
+        assert!(check_path(base, "/a/api%2f/webhooks/apps/a", op).is_err());
+        // Operations without parameters must match their path too.
+        let base = "https://api.wacht.dev";
+        assert_eq!(
+            check_path(base, "/webhooks/apps", "list_webhook_apps"),
+            Ok(())
+        );
+        assert_eq!(check_path(base, "/anything", "no_such_operation"), Ok(()));
+        assert!(has_shape(b"/x/ab/y", b"/x/{p}/y"));
+        assert!(!has_shape(b"/x//y", b"/x/{p}/y"));
+        assert!(!has_shape(b"/x/ab/y/", b"/x/{p}/y"));
+        assert!(!has_shape(b"/x/ab", b"/x/{p}/y"));
+    }
+
+    #[test]
+    fn spare_copies_are_the_request() {
+        let client = reqwest::Client::new();
+        let request = client
+            .put("http://127.0.0.1:1/webhooks/event-catalogs/a%2Fb?x=1")
+            .header("api-version", "1.0.0")
+            .json(&serde_json::json!({"name": "B"}))
+            .build()
+            .unwrap();
+        let copy = spare_copy(&request).unwrap();
+        assert_eq!(copy.method(), request.method());
+        assert_eq!(copy.url(), request.url());
+        assert_eq!(copy.headers(), request.headers());
+        assert_eq!(copy.version(), request.version());
+        assert_eq!(copy.timeout(), None);
+        let bytes = |r: &reqwest::Request| r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
+        assert_eq!(bytes(&copy), bytes(&request));
+        assert!(bytes(&copy).is_some());
+        let bare = client
+            .get("http://127.0.0.1:1/webhooks/apps/a%20b")
+            .header("api-version", "1.0.0")
+            .build()
+            .unwrap();
+        let copy = spare_copy(&bare).unwrap();
+        assert_eq!(
+            (copy.method(), copy.url(), copy.headers(), copy.version()),
+            (bare.method(), bare.url(), bare.headers(), bare.version())
+        );
+        assert!(copy.body().is_none() && copy.timeout().is_none());
+        let timed = client
+            .get("http://127.0.0.1:1/")
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        assert_eq!(
+            spare_copy(&timed).unwrap().timeout(),
+            Some(&Duration::from_secs(3))
+        );
     }
 
     #[test]
