@@ -385,10 +385,7 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 
 /// Splits `[start, end]` into consecutive windows of at most 48 hours that do not overlap: each
 /// window ends one microsecond before the next starts, so no delivery is selected twice.
-fn windows(
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Result<Vec<Window>, Error> {
+fn windows(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Window>, Error> {
     if end < start {
         return Err(Error::invalid_input(
             OPERATION,
