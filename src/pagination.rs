@@ -99,6 +99,10 @@ where
             let next_offset = pending.offset + page.data.len() as i64;
             if page.has_more {
                 self.next = Some(self.request(next_offset));
+                // A task spawned from a worker waits in that worker's LIFO slot, which other
+                // workers cannot steal from: yield once so the request starts now, not after a
+                // consumer that never awaits has finished the whole page.
+                tokio::task::yield_now().await;
             }
             self.current = page.data.into_iter();
         }
