@@ -131,8 +131,8 @@ impl ReplayWebhookDeliveriesRequest {
         Self::new(Selection::Range { start, end })
     }
 
-    /// Only deliveries whose latest state is `status` (success, failed, permanently_failed or
-    /// filtered; date-range replays only).
+    /// Only deliveries whose latest state is `status`, one of
+    /// [`ReplayStatusFilter::VALUES`](crate::ReplayStatusFilter::VALUES) (date-range replays only).
     pub fn status(mut self, status: impl Into<DeliveryStatus>) -> Self {
         self.status = Some(status.into());
         self
@@ -224,7 +224,8 @@ pub(crate) fn replay_status(
         Error::invalid_input(
             operation,
             format!(
-                "deliveries in state `{status}` cannot be selected for replay; use success, failed, permanently_failed or filtered"
+                "deliveries in state `{status}` cannot be selected for replay; use one of {}",
+                ReplayStatusFilter::VALUES.join(", ")
             ),
         )
     })
@@ -287,6 +288,8 @@ mod tests {
             .into_wire("replay")
             .unwrap_err();
         assert!(err.to_string().contains("pending"), "{err}");
+        let accepted = ReplayStatusFilter::VALUES.join(", ");
+        assert!(err.to_string().contains(&accepted), "{err}");
     }
 
     #[test]

@@ -114,6 +114,7 @@ fn generate_unguarded(spec: &Spec) -> Result<TokenStream, Error> {
         in_types.extend(open_enum.tokens()?);
     }
     in_types.extend(builders(spec, &shapes)?);
+    in_types.extend(closed_enum_values(spec, &shapes));
     append_to_types(&mut file, in_types)?;
 
     let options = options(spec, &shapes)?;
@@ -249,19 +250,27 @@ fn doc_text(value: &Value) -> String {
 /// The structs of `types` and the methods of `Client`, as progenitor emitted them.
 struct Shapes {
     structs: HashMap<String, syn::ItemStruct>,
+    enums: BTreeSet<String>,
     methods: HashMap<String, syn::ImplItemFn>,
 }
 
 impl Shapes {
     fn read(file: &syn::File) -> Shapes {
         let mut structs = HashMap::new();
+        let mut enums = BTreeSet::new();
         let mut methods = HashMap::new();
         for item in &file.items {
             match item {
                 syn::Item::Mod(m) if m.ident == "types" => {
                     for inner in m.content.iter().flat_map(|(_, items)| items) {
-                        if let syn::Item::Struct(s) = inner {
-                            structs.insert(s.ident.to_string(), s.clone());
+                        match inner {
+                            syn::Item::Struct(s) => {
+                                structs.insert(s.ident.to_string(), s.clone());
+                            }
+                            syn::Item::Enum(e) => {
+                                enums.insert(e.ident.to_string());
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -275,7 +284,11 @@ impl Shapes {
                 _ => {}
             }
         }
-        Shapes { structs, methods }
+        Shapes {
+            structs,
+            enums,
+            methods,
+        }
     }
 
     /// The field of struct `name` that carries JSON property `property`, with its type.
@@ -481,6 +494,37 @@ impl OpenEnum {
             }
         })
     }
+}
+
+/// `VALUES` of each closed string enum, in spec order, so that messages naming the accepted
+/// values follow the spec.
+fn closed_enum_values(spec: &Spec, shapes: &Shapes) -> TokenStream {
+    let impls = spec
+        .schemas()
+        .into_iter()
+        .flatten()
+        .filter(|(name, s)| {
+            s.get("x-open-enum") != Some(&Value::Bool(true)) && shapes.enums.contains(*name)
+        })
+        .filter_map(|(name, s)| {
+            let values: Vec<&str> = s
+                .get("enum")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            if values.is_empty() {
+                return None;
+            }
+            let ty = format_ident!("{}", name);
+            Some(quote! {
+                impl #ty {
+                    /// Every value of this enum on the wire, in the spec's order.
+                    pub const VALUES: &'static [&'static str] = &[#(#values),*];
+                }
+            })
+        });
+    quote! { #(#impls)* }
 }
 
 // ---------------------------------------------------------------------------------------------
