@@ -16,6 +16,8 @@ usage: wacht-webhooks-emulator [options]
                            endpoint URLs like the production service
   --loopback-only          deliver only to loopback addresses and localhost;
                            other targets are recorded as connection failures
+  --documented             serve the API as documented instead of reproducing
+                           the production service's quirks (the default)
   -h, --help               show this help";
 
 /// What the command line asks for.
@@ -40,6 +42,8 @@ pub struct Args {
     pub strict_urls: bool,
     /// `--loopback-only`.
     pub loopback_only: bool,
+    /// `--documented`.
+    pub documented: bool,
 }
 
 /// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
@@ -55,6 +59,7 @@ pub fn parse(
         retry_schedule: wacht_webhooks_emulator::default_retry_schedule(),
         strict_urls: false,
         loopback_only: false,
+        documented: false,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -84,6 +89,7 @@ pub fn parse(
             }
             "--strict-urls" => parsed.strict_urls = true,
             "--loopback-only" => parsed.loopback_only = true,
+            "--documented" => parsed.documented = true,
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
@@ -157,6 +163,7 @@ mod tests {
             "10ms,1s",
             "--strict-urls",
             "--loopback-only",
+            "--documented",
         ]) else {
             panic!()
         };
@@ -166,7 +173,14 @@ mod tests {
             a.retry_schedule,
             vec![Duration::from_millis(10), Duration::from_secs(1)]
         );
-        assert!(a.strict_urls && a.loopback_only);
+        assert!(a.strict_urls && a.loopback_only && a.documented);
+        assert!(!matches!(
+            args(&[]),
+            Ok(Command::Run(Args {
+                documented: true,
+                ..
+            }))
+        ));
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--listen"]).is_err());
         assert_eq!(args(&["--help"]), Ok(Command::Help));

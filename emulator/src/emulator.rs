@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, Ctx};
+use crate::behaviour::Behaviour;
 use crate::delivery::{Engine, EngineConfig};
 use crate::replay::Replayer;
 use crate::store::Store;
@@ -54,6 +55,7 @@ pub struct EmulatorBuilder {
     loopback_only: bool,
     replay_item_delay: Duration,
     listen: SocketAddr,
+    behaviour: Behaviour,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -66,6 +68,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("loopback_only", &self.loopback_only)
             .field("replay_item_delay", &self.replay_item_delay)
             .field("listen", &self.listen)
+            .field("behaviour", &self.behaviour)
             .finish()
     }
 }
@@ -79,6 +82,7 @@ impl Default for EmulatorBuilder {
             loopback_only: false,
             replay_item_delay: Duration::ZERO,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -122,6 +126,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Which server to imitate (default [`Behaviour::Production`], quirks included);
+    /// [`Behaviour::Documented`] serves the API as documented.
+    pub fn behaviour(mut self, behaviour: Behaviour) -> Self {
+        self.behaviour = behaviour;
+        self
+    }
+
     /// Binds, starts serving and returns the running emulator.
     pub async fn start(self) -> Result<Emulator, StartError> {
         if self.api_key.trim().is_empty() {
@@ -137,7 +148,7 @@ impl EmulatorBuilder {
             addr: self.listen,
             source,
         })?;
-        let store = Arc::new(Store::new());
+        let store = Arc::new(Store::new(self.behaviour));
         let engine = Engine::new(
             store.clone(),
             EngineConfig {

@@ -25,6 +25,7 @@
 
 mod analytics;
 mod api;
+mod behaviour;
 mod delivery;
 mod emulator;
 mod error;
@@ -37,6 +38,7 @@ mod url_policy;
 mod views;
 mod wire;
 
+pub use behaviour::Behaviour;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
 };

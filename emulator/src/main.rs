@@ -5,7 +5,7 @@ mod cli;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use wacht_webhooks_emulator::Emulator;
+use wacht_webhooks_emulator::{Behaviour, Emulator};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +30,11 @@ async fn main() -> ExitCode {
         .retry_schedule(args.retry_schedule)
         .allow_private_urls(!args.strict_urls)
         .deliver_to_loopback_only(args.loopback_only)
+        .behaviour(if args.documented {
+            Behaviour::Documented
+        } else {
+            Behaviour::Production
+        })
         .start()
         .await;
     let emulator = match emulator {
@@ -40,8 +45,13 @@ async fn main() -> ExitCode {
         }
     };
     println!(
-        "wacht-webhooks-emulator listening on {}",
-        emulator.base_url()
+        "wacht-webhooks-emulator listening on {} ({} behaviour)",
+        emulator.base_url(),
+        if args.documented {
+            "documented"
+        } else {
+            "production"
+        }
     );
     wait_for_signal().await;
     tracing::info!("shutting down: finishing in-flight delivery attempts");

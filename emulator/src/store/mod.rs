@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
+use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::views::Page;
 use crate::wire::IdGenerator;
@@ -42,6 +43,7 @@ pub struct Store {
     state: Mutex<State>,
     ids: IdGenerator,
     deployment_id: String,
+    behaviour: Behaviour,
 }
 
 #[derive(Debug, Default)]
@@ -58,15 +60,21 @@ struct State {
 }
 
 impl Store {
-    /// An empty store with a fresh deployment id.
-    pub fn new() -> Self {
+    /// An empty store with a fresh deployment id, serving `behaviour`.
+    pub fn new(behaviour: Behaviour) -> Self {
         let ids = IdGenerator::new();
         let deployment_id = ids.next().to_string();
         Self {
             state: Mutex::new(State::default()),
             ids,
             deployment_id,
+            behaviour,
         }
+    }
+
+    /// Which server the store imitates.
+    pub fn behaviour(&self) -> Behaviour {
+        self.behaviour
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -81,7 +89,7 @@ impl Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Self::new()
+        Self::new(Behaviour::default())
     }
 }
 
