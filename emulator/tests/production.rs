@@ -447,6 +447,11 @@ async fn p8_production_reads_a_pending_delivery_from_the_queue() {
     // Another status is not a filter in production: the latest row answers.
     let success = api.ok(&format!("{base}?status=success")).await;
     assert_eq!(success["status"], "failed");
+    // The path's app only has to exist.
+    let other = api.app_with_events(&["e"]).await;
+    let elsewhere = api.delivery(&other, &delivery).await;
+    assert_eq!(elsewhere["delivery_id"], json!(delivery));
+    assert_eq!(elsewhere["app_slug"], app["app_slug"]);
 }
 
 #[tokio::test]
@@ -463,6 +468,17 @@ async fn p8_documented_reads_a_state_from_the_log() {
     assert_eq!(latest["payload"]["data"], json!({"order": 7}));
     assert!(latest["response_headers"]["content-length"].is_string());
     assert_error(&api.get(&format!("{base}?status=success")).await, 404, None);
+    assert_error(&api.get(&format!("{base}?status=bogus")).await, 400, None);
+    let other = api.app_with_events(&["e"]).await;
+    assert_error(
+        &api.get(&format!(
+            "/webhooks/apps/{}/deliveries/{delivery}",
+            slug(&other)
+        ))
+        .await,
+        404,
+        None,
+    );
 }
 
 #[tokio::test]

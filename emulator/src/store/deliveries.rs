@@ -96,6 +96,13 @@ impl LogEntry<'_> {
         }
     }
 
+    fn app_id(self) -> i64 {
+        match self {
+            Self::Delivery(d, _) => d.app_id,
+            Self::Endpoint(e) => e.app_id,
+        }
+    }
+
     fn at(self) -> DateTime<Utc> {
         match self {
             Self::Delivery(d, index) => d.log[index].at,
@@ -357,6 +364,13 @@ impl Store {
             (None, Some(e)) => LogEntry::Endpoint(e),
             (None, None) => return Err(ApiError::internal()),
         };
+        Ok(self.row_details(&state, entry))
+    }
+
+    /// One row of production's log with what the details add: the payload that row stored (the
+    /// raw payload on the pending row, the envelope on later rows, none on an endpoint row) and
+    /// the response body of its own attempt; response headers are never stored.
+    fn row_details(&self, state: &State, entry: LogEntry<'_>) -> DeliveryDetailsView {
         let (payload, response_body) = match entry {
             LogEntry::Delivery(d, index) => {
                 let row = &d.log[index];
@@ -370,16 +384,12 @@ impl Store {
             }
             LogEntry::Endpoint(_) => (None, None),
         };
-        let app_slug = match entry {
-            LogEntry::Delivery(d, _) => state.app_slug(d.app_id),
-            LogEntry::Endpoint(e) => state.app_slug(e.app_id),
-        };
-        Ok(DeliveryDetailsView {
-            row: self.row_view(&app_slug, entry),
+        DeliveryDetailsView {
+            row: self.row_view(&state.app_slug(entry.app_id()), entry),
             payload,
             response_body,
             response_headers: None,
-        })
+        }
     }
 
     /// Production's `status=pending` read: the delivery from the queue, as created, while it is
