@@ -2,11 +2,15 @@
 //!
 //! Deliveries still `pending` are not counted; a delivery's time is the time of its latest state.
 //! Response-time figures use the attempts that got an HTTP response; percentiles are by nearest rank.
+//! Under [`Behaviour::Production`] the figures carry production's quirks (P9): `endpoint_url` holds
+//! the endpoint id, a time series point's `total_events` equals its `total_deliveries`,
+//! `top_events` ignores the endpoint filter, and a connection failure counts as reason "Unknown".
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveTime, TimeZone, Timelike, Utc};
 
+use crate::behaviour::Behaviour;
 use crate::store::model::DeliveryStatus;
 use crate::views::{
     AnalyticsView, EndpointPerformanceView, EventCountView, FailureReasonView, StatsView,
@@ -115,8 +119,11 @@ impl Interval {
     }
 }
 
-fn counted(facts: &[DeliveryFacts]) -> impl Iterator<Item = &DeliveryFacts> {
-    facts.iter().filter(|d| d.status != DeliveryStatus::Pending)
+fn counted<'s, 'a>(facts: &'s [&'a DeliveryFacts]) -> impl Iterator<Item = &'a DeliveryFacts> + 's {
+    facts
+        .iter()
+        .copied()
+        .filter(|d| d.status != DeliveryStatus::Pending)
 }
 
 fn is_failed(status: DeliveryStatus) -> bool {
@@ -151,6 +158,8 @@ pub fn nearest_rank(sorted: &[u64], p: u32) -> Option<f64> {
 
 /// `WebhookStats` from the last 30 days of deliveries.
 pub fn stats(facts_30d: &[DeliveryFacts], active_endpoints: u64, now: DateTime<Utc>) -> StatsView {
+    let facts_30d: Vec<&DeliveryFacts> = facts_30d.iter().collect();
+    let facts_30d = facts_30d.as_slice();
     let day_ago = now - ChronoDuration::hours(24);
     let total = counted(facts_30d).count() as u64;
     let successes = counted(facts_30d)
@@ -194,8 +203,25 @@ impl Totals {
     }
 }
 
-/// `WebhookAnalyticsResult` of the given deliveries.
-pub fn analytics(facts: &[DeliveryFacts]) -> AnalyticsView {
+/// `WebhookAnalyticsResult` of an app's deliveries, of one endpoint's when `endpoint_id` is given
+/// (`Some(None)`: an id that is not a number, matching nothing).
+pub fn analytics(
+    app_facts: &[DeliveryFacts],
+    endpoint_id: Option<Option<i64>>,
+    behaviour: Behaviour,
+) -> AnalyticsView {
+    let all: Vec<&DeliveryFacts> = app_facts.iter().collect();
+    let selected: Vec<&DeliveryFacts> = app_facts
+        .iter()
+        .filter(|d| endpoint_id.is_none_or(|e| e == Some(d.endpoint_id)))
+        .collect();
+    let facts = selected.as_slice();
+    // Production counts the top events of the whole app, endpoint filter or not.
+    let top_event_facts = if behaviour.is_production() {
+        all.as_slice()
+    } else {
+        facts
+    };
     let mut totals = Totals::default();
     counted(facts).for_each(|d| totals.add(d));
     let mut times = totals.times.clone();
@@ -211,13 +237,13 @@ pub fn analytics(facts: &[DeliveryFacts]) -> AnalyticsView {
         p95_response_time_ms: nearest_rank(&times, 95),
         p99_response_time_ms: nearest_rank(&times, 99),
         success_rate: percent(totals.successful, totals.deliveries),
-        top_events: top_events(facts),
-        endpoint_performance: endpoint_performance(facts),
-        failure_reasons: failure_reasons(facts),
+        top_events: top_events(top_event_facts),
+        endpoint_performance: endpoint_performance(facts, behaviour),
+        failure_reasons: failure_reasons(facts, behaviour),
     }
 }
 
-fn top_events(facts: &[DeliveryFacts]) -> Vec<EventCountView> {
+fn top_events(facts: &[&DeliveryFacts]) -> Vec<EventCountView> {
     let mut counts: HashMap<&str, u64> = HashMap::new();
     for delivery in counted(facts) {
         *counts.entry(delivery.event_name.as_str()).or_default() += 1;
@@ -238,8 +264,12 @@ fn top_events(facts: &[DeliveryFacts]) -> Vec<EventCountView> {
     events
 }
 
-/// Per endpoint, counted per attempt; the URL is the one of its latest attempt.
-fn endpoint_performance(facts: &[DeliveryFacts]) -> Vec<EndpointPerformanceView> {
+/// Per endpoint, counted per attempt; the URL is the one of its latest attempt (production: the
+/// endpoint id as text).
+fn endpoint_performance(
+    facts: &[&DeliveryFacts],
+    behaviour: Behaviour,
+) -> Vec<EndpointPerformanceView> {
     let mut per_endpoint: BTreeMap<i64, Vec<&AttemptFacts>> = BTreeMap::new();
     for delivery in counted(facts) {
         per_endpoint
@@ -256,7 +286,11 @@ fn endpoint_performance(facts: &[DeliveryFacts]) -> Vec<EndpointPerformanceView>
             let times: Vec<u64> = attempts.iter().filter_map(|a| a.timed()).collect();
             EndpointPerformanceView {
                 endpoint_id: endpoint_id.to_string(),
-                endpoint_url: attempts.last().map(|a| a.url.clone()).unwrap_or_default(),
+                endpoint_url: if behaviour.is_production() {
+                    endpoint_id.to_string()
+                } else {
+                    attempts.last().map(|a| a.url.clone()).unwrap_or_default()
+                },
                 total_attempts: total,
                 successful_attempts: successful,
                 failed_attempts: total - successful,
@@ -267,22 +301,23 @@ fn endpoint_performance(facts: &[DeliveryFacts]) -> Vec<EndpointPerformanceView>
         .collect()
 }
 
-/// The reason of a failed attempt.
-pub fn failure_reason(status_code: Option<u16>) -> &'static str {
+/// The reason of a failed attempt. Production records no status code for a connection failure
+/// and its classification has no case for that, so it reports "Unknown".
+pub fn failure_reason(status_code: Option<u16>, behaviour: Behaviour) -> &'static str {
     match status_code {
         Some(500..=599) => "Server Error (5xx)",
         Some(400..=499) => "Client Error (4xx)",
-        None => "Connection Failed",
-        Some(_) => "Unknown",
+        None if !behaviour.is_production() => "Connection Failed",
+        _ => "Unknown",
     }
 }
 
-fn failure_reasons(facts: &[DeliveryFacts]) -> Vec<FailureReasonView> {
+fn failure_reasons(facts: &[&DeliveryFacts], behaviour: Behaviour) -> Vec<FailureReasonView> {
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     for attempt in counted(facts).flat_map(|d| d.attempts.iter()) {
         if !attempt.succeeded() {
             *counts
-                .entry(failure_reason(attempt.status_code))
+                .entry(failure_reason(attempt.status_code, behaviour))
                 .or_default() += 1;
         }
     }
@@ -295,7 +330,13 @@ fn failure_reasons(facts: &[DeliveryFacts]) -> Vec<FailureReasonView> {
 }
 
 /// The time series of the given deliveries: only buckets with data, ascending.
-pub fn timeseries(facts: &[DeliveryFacts], interval: Interval) -> TimeseriesView {
+pub fn timeseries(
+    facts: &[DeliveryFacts],
+    interval: Interval,
+    behaviour: Behaviour,
+) -> TimeseriesView {
+    let facts: Vec<&DeliveryFacts> = facts.iter().collect();
+    let facts = facts.as_slice();
     let mut buckets: BTreeMap<DateTime<Utc>, Totals> = BTreeMap::new();
     for delivery in counted(facts) {
         buckets
@@ -307,7 +348,12 @@ pub fn timeseries(facts: &[DeliveryFacts], interval: Interval) -> TimeseriesView
         .into_iter()
         .map(|(start, totals)| TimeseriesPointView {
             timestamp: format_time(start),
-            total_events: totals.events.len() as u64,
+            // Production fills a point's `total_events` with its delivery count.
+            total_events: if behaviour.is_production() {
+                totals.deliveries
+            } else {
+                totals.events.len() as u64
+            },
             total_deliveries: totals.deliveries,
             successful_deliveries: totals.successful,
             failed_deliveries: totals.failed,
@@ -350,9 +396,15 @@ mod tests {
 
     #[test]
     fn failure_reasons_by_status() {
-        assert_eq!(failure_reason(Some(503)), "Server Error (5xx)");
-        assert_eq!(failure_reason(Some(404)), "Client Error (4xx)");
-        assert_eq!(failure_reason(None), "Connection Failed");
-        assert_eq!(failure_reason(Some(302)), "Unknown");
+        for behaviour in [Behaviour::Production, Behaviour::Documented] {
+            assert_eq!(failure_reason(Some(503), behaviour), "Server Error (5xx)");
+            assert_eq!(failure_reason(Some(404), behaviour), "Client Error (4xx)");
+            assert_eq!(failure_reason(Some(302), behaviour), "Unknown");
+        }
+        assert_eq!(
+            failure_reason(None, Behaviour::Documented),
+            "Connection Failed"
+        );
+        assert_eq!(failure_reason(None, Behaviour::Production), "Unknown");
     }
 }

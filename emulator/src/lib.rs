@@ -5,6 +5,10 @@
 //! deactivation on 410 or repeated failure, filter rules, replay tasks, and stats, analytics and
 //! time series computed from its own delivery log.
 //!
+//! By default it behaves like the production service, quirks included, so that code tested against
+//! it works against the real one; [`Behaviour::Documented`] serves the API as documented instead.
+//! [`Behaviour`] lists every difference.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wacht_webhooks_emulator::StartError> {
 //! use std::time::Duration;

@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, Timelike, Utc};
-use common::{start, Api, Receiver, Reply};
+use common::{start_documented, Api, Receiver, Reply};
 use serde_json::{json, Value};
 
 /// One delivery as the test observed it, with its attempts' status codes and times.
@@ -193,7 +193,7 @@ fn expected_timeseries(seen: &[Seen], interval: &str) -> Value {
 
 #[tokio::test]
 async fn figures_are_computed_from_the_delivery_log() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.default_reply("/flaky", Reply::status(503));
     receiver.default_reply("/missing", Reply::status(404));

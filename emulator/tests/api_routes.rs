@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_error, start, start_with, KEY};
+use common::{assert_error, start, start_documented, start_with, KEY};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -577,7 +577,7 @@ async fn strict_url_policy() {
 
 #[tokio::test]
 async fn delivery_and_trigger_errors() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let app = api.app_with_events(&["e"]).await;
     let slug = app["app_slug"].as_str().unwrap();
     let base = format!("/webhooks/apps/{slug}/deliveries");

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{builder, signature_valid, start, start_with, Receiver, Reply};
+use common::{builder, signature_valid, start, start_documented, start_with, Receiver, Reply};
 use serde_json::{json, Value};
 
 fn slug(app: &Value) -> &str {
@@ -13,7 +13,7 @@ fn slug(app: &Value) -> &str {
 
 #[tokio::test]
 async fn a_delivery_is_signed_and_recorded() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     let app = api.app_with_events(&["order.paid"]).await;
     let endpoint = api
@@ -63,7 +63,7 @@ async fn a_delivery_is_signed_and_recorded() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_the_same_message() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.script("/hook", vec![Reply::status(500), Reply::status(503)]);
     let app = api.app_with_events(&["e"]).await;
@@ -101,7 +101,7 @@ async fn server_errors_are_retried_with_the_same_message() {
 
 #[tokio::test]
 async fn attempts_are_bounded_by_max_retries() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.default_reply("/down", Reply::status(502));
     receiver.default_reply("/timeout", Reply::status(408));
@@ -176,7 +176,7 @@ async fn client_errors_and_redirects_fail_at_once() {
 
 #[tokio::test]
 async fn gone_deactivates_the_endpoint_until_reactivated() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.script("/gone", vec![Reply::status(410)]);
     let app = api.app_with_events(&["e"]).await;
@@ -219,7 +219,7 @@ async fn gone_deactivates_the_endpoint_until_reactivated() {
 
 #[tokio::test]
 async fn ten_exhausted_deliveries_disable_the_endpoint() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.default_reply("/flaky", Reply::status(500));
     let app = api.app_with_events(&["e"]).await;
@@ -269,7 +269,7 @@ async fn ten_exhausted_deliveries_disable_the_endpoint() {
 
 #[tokio::test]
 async fn a_slow_receiver_times_out_as_a_connection_failure() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.default_reply(
         "/slow",
@@ -453,7 +453,7 @@ async fn rotation_signs_with_the_new_secret() {
 
 #[tokio::test]
 async fn loopback_only_never_contacts_other_hosts() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let app = api.app_with_events(&["e"]).await;
     api.endpoint(
         &app,
@@ -510,7 +510,7 @@ async fn rate_limits_throttle_without_using_attempts() {
 
 #[tokio::test]
 async fn the_list_is_newest_first_and_filters_the_latest_state() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     receiver.default_reply("/fail", Reply::status(404));
     let app = api.app_with_events(&["a", "b"]).await;

@@ -4,7 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_error, builder, signature_valid, start, start_with, Api, Receiver, Reply};
+use common::{
+    assert_error, builder, signature_valid, start, start_documented, start_with, Api, Receiver,
+    Reply,
+};
 use serde_json::{json, Value};
 
 fn slug(app: &Value) -> String {
@@ -322,7 +325,7 @@ async fn replay_by_date_range_selects_by_latest_state() {
 
 #[tokio::test]
 async fn a_replay_whose_filter_no_longer_matches_ends_filtered() {
-    let (_emu, api) = start().await;
+    let (_emu, api) = start_documented().await;
     let receiver = Receiver::start().await;
     let app = api.app_with_events(&["e"]).await;
     let s = slug(&app);

@@ -4,9 +4,8 @@ use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
 use super::Ctx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::requests::TriggerRequest;
-use crate::store::model::DeliveryStatus;
 use crate::store::DeliveryFilter;
 use crate::views::{DeliveryDetailsView, DeliveryView, Page, TriggerView};
 use crate::wire::parse_id;
@@ -15,16 +14,6 @@ use crate::wire::parse_id;
 const DEFAULT_LIMIT: i64 = 100;
 /// Largest page of the delivery list.
 const MAX_LIMIT: i64 = 1000;
-
-fn status(query: &Query) -> ApiResult<Option<DeliveryStatus>> {
-    query
-        .text("status")
-        .map(|s| {
-            DeliveryStatus::parse(s)
-                .ok_or_else(|| ApiError::bad_request("Invalid value for query parameter 'status'"))
-        })
-        .transpose()
-}
 
 /// `POST /webhooks/apps/{app_slug}/trigger`.
 pub async fn trigger(
@@ -53,7 +42,7 @@ pub async fn list(
 ) -> Reply<Page<DeliveryView>> {
     let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let filter = DeliveryFilter {
-        status: status(&query)?,
+        status: query.text("status").map(str::to_string),
         event_name: query.text("event_name").map(str::to_string),
         endpoint_id: query.id_filter("endpoint_id"),
         since: query.time("since")?,
@@ -72,6 +61,6 @@ pub async fn get(
     Ok(JsonOk(ctx.store.get_delivery(
         &slug,
         id,
-        status(&query)?,
+        query.text("status"),
     )?))
 }

@@ -45,8 +45,12 @@ pub async fn analytics(
 ) -> Reply<AnalyticsView> {
     let endpoint_id = query.id_filter("endpoint_id");
     let (start, end) = range(&query, DEFAULT_ANALYTICS_DAYS)?;
-    let facts = ctx.store.delivery_facts(&slug, endpoint_id, start, end)?;
-    Ok(JsonOk(analytics::analytics(&facts)))
+    let app_facts = ctx.store.delivery_facts(&slug, None, start, end)?;
+    Ok(JsonOk(analytics::analytics(
+        &app_facts,
+        endpoint_id,
+        ctx.store.behaviour(),
+    )))
 }
 
 /// `GET /webhooks/apps/{app_slug}/timeseries`.
@@ -64,5 +68,9 @@ pub async fn timeseries(
     let endpoint_id = query.id_filter("endpoint_id");
     let (start, end) = range(&query, DEFAULT_TIMESERIES_DAYS)?;
     let facts = ctx.store.delivery_facts(&slug, endpoint_id, start, end)?;
-    Ok(JsonOk(analytics::timeseries(&facts, interval)))
+    Ok(JsonOk(analytics::timeseries(
+        &facts,
+        interval,
+        ctx.store.behaviour(),
+    )))
 }

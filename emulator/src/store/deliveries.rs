@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::model::{Attempt, Delivery, DeliveryStatus, Endpoint, LogRow};
+use super::model::{
+    Attempt, Delivery, DeliveryStatus, Endpoint, EndpointEvent, EndpointEventKind, LogRow,
+};
 use super::{failure_window_start, paginate, PageRequest, State, Store};
 use crate::analytics::{AttemptFacts, DeliveryFacts};
 use crate::error::{ApiError, ApiResult};
@@ -29,11 +31,12 @@ pub struct TriggerOutcome {
     pub filtered_count: u64,
 }
 
-/// The filters of the delivery list, applied to each delivery's latest state.
+/// The filters of the delivery list.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
-    /// Only this status.
-    pub status: Option<DeliveryStatus>,
+    /// Only this status, as given: production compares it as text, the documented API rejects a
+    /// value it does not know.
+    pub status: Option<String>,
     /// Only this event.
     pub event_name: Option<String>,
     /// Only this endpoint (`Some(None)`: an id that is not a number, matching nothing).
@@ -45,9 +48,10 @@ pub struct DeliveryFilter {
 }
 
 impl DeliveryFilter {
-    fn accepts(&self, delivery: &Delivery) -> bool {
+    /// Whether a delivery's latest state passes every filter (the documented list).
+    fn accepts(&self, delivery: &Delivery, status: Option<DeliveryStatus>) -> bool {
         let row = delivery.latest();
-        self.status.is_none_or(|s| row.status == s)
+        status.is_none_or(|s| row.status == s)
             && self
                 .event_name
                 .as_deref()
@@ -57,6 +61,53 @@ impl DeliveryFilter {
                 .is_none_or(|id| id == Some(delivery.endpoint_id))
             && self.since.is_none_or(|t| row.at >= t)
             && self.until.is_none_or(|t| row.at <= t)
+    }
+
+    /// Whether one log row passes the filters production applies: `status` and `event_name`
+    /// only (it parses `endpoint_id`, `since` and `until` and ignores them).
+    fn accepts_row(&self, status: &str, event_name: &str) -> bool {
+        self.status.as_deref().is_none_or(|s| s == status)
+            && self.event_name.as_deref().is_none_or(|e| e == event_name)
+    }
+}
+
+/// A known delivery status, or 400 for a value the documented API does not know.
+fn documented_status(status: Option<&str>) -> ApiResult<Option<DeliveryStatus>> {
+    status
+        .map(|s| {
+            DeliveryStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request("Invalid value for query parameter 'status'"))
+        })
+        .transpose()
+}
+
+/// One row of production's delivery log: one state of a delivery, or an endpoint event.
+#[derive(Clone, Copy)]
+enum LogEntry<'a> {
+    Delivery(&'a Delivery, usize),
+    Endpoint(&'a EndpointEvent),
+}
+
+impl LogEntry<'_> {
+    fn id(self) -> i64 {
+        match self {
+            Self::Delivery(d, _) => d.id,
+            Self::Endpoint(e) => e.id,
+        }
+    }
+
+    fn app_id(self) -> i64 {
+        match self {
+            Self::Delivery(d, _) => d.app_id,
+            Self::Endpoint(e) => e.app_id,
+        }
+    }
+
+    fn at(self) -> DateTime<Utc> {
+        match self {
+            Self::Delivery(d, index) => d.log[index].at,
+            Self::Endpoint(e) => e.at,
+        }
     }
 }
 
@@ -224,7 +275,13 @@ impl Store {
         Ok(outcome)
     }
 
-    /// `listWebhookDeliveries`: newest delivery first, each as of its latest state.
+    /// `listWebhookDeliveries`, one row per delivery.
+    ///
+    /// Documented: each delivery as of its latest state, filters applied to that state, newest
+    /// delivery first (stable while deliveries change state). Production: the filters apply to
+    /// every log row before the latest matching row of each delivery is picked, endpoint events
+    /// are rows too, and rows are ordered by their own time, newest first; an unknown app lists
+    /// nothing.
     pub fn list_deliveries(
         &self,
         app_slug: &str,
@@ -232,12 +289,40 @@ impl Store {
         page: PageRequest,
     ) -> ApiResult<Page<DeliveryView>> {
         let state = self.lock();
+        if !self.behaviour.is_production() {
+            return self.list_documented(&state, app_slug, filter, page);
+        }
+        let Some(app_id) = self.listing_app_id(&state, app_slug)? else {
+            return Ok(paginate(std::iter::empty(), page));
+        };
+        let rows = production_rows(&state, app_id, filter);
+        let page = paginate(rows.into_iter(), page);
+        Ok(Page {
+            data: page
+                .data
+                .into_iter()
+                .map(|row| self.row_view(app_slug, row))
+                .collect(),
+            has_more: page.has_more,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+
+    fn list_documented(
+        &self,
+        state: &State,
+        app_slug: &str,
+        filter: &DeliveryFilter,
+        page: PageRequest,
+    ) -> ApiResult<Page<DeliveryView>> {
+        let status = documented_status(filter.status.as_deref())?;
         let app = state.app(app_slug)?;
         let rows = state
             .deliveries
             .values()
             .rev()
-            .filter(|d| d.app_id == app.id && filter.accepts(d));
+            .filter(|d| d.app_id == app.id && filter.accepts(d, status));
         let page = paginate(rows, page);
         Ok(Page {
             data: page
@@ -251,15 +336,100 @@ impl Store {
         })
     }
 
-    /// `getWebhookDelivery`: the latest state, or the latest state with `status` when given.
+    /// `getWebhookDelivery`.
+    ///
+    /// Documented: the latest state, or the latest state with `status` when given (400 for an
+    /// unknown status, 404 when there is none). Production: the delivery's latest log row
+    /// whatever its app and `status`, 500 for an unknown id; with `status=pending` the delivery
+    /// as queued while it is still in flight (404 once it is not), its payload the raw one.
     pub fn get_delivery(
         &self,
         app_slug: &str,
         delivery_id: i64,
-        status: Option<DeliveryStatus>,
+        status: Option<&str>,
     ) -> ApiResult<DeliveryDetailsView> {
-        let not_found = || ApiError::not_found("Webhook delivery not found");
         let state = self.lock();
+        if !self.behaviour.is_production() {
+            return self.get_documented(&state, app_slug, delivery_id, status);
+        }
+        state.app_id(app_slug)?;
+        if status == Some(DeliveryStatus::Pending.as_str()) {
+            return self.queued_delivery(&state, delivery_id);
+        }
+        let entry = match (
+            state.deliveries.get(&delivery_id),
+            state.endpoint_events.get(&delivery_id),
+        ) {
+            (Some(d), _) => LogEntry::Delivery(d, d.log.len() - 1),
+            (None, Some(e)) => LogEntry::Endpoint(e),
+            (None, None) => return Err(ApiError::internal()),
+        };
+        Ok(self.row_details(&state, entry))
+    }
+
+    /// One row of production's log with what the details add: the payload that row stored (the
+    /// raw payload on the pending row, the envelope on later rows, none on an endpoint row) and
+    /// the response body of its own attempt; response headers are never stored.
+    fn row_details(&self, state: &State, entry: LogEntry<'_>) -> DeliveryDetailsView {
+        let (payload, response_body) = match entry {
+            LogEntry::Delivery(d, index) => {
+                let row = &d.log[index];
+                let payload = if row.status == DeliveryStatus::Pending {
+                    Some((*d.payload).clone())
+                } else {
+                    serde_json::from_slice(&d.body).ok()
+                };
+                let body = row.attempt.as_ref().and_then(|a| a.response_body.clone());
+                (payload, body)
+            }
+            LogEntry::Endpoint(_) => (None, None),
+        };
+        DeliveryDetailsView {
+            row: self.row_view(&state.app_slug(entry.app_id()), entry),
+            payload,
+            response_body,
+            response_headers: None,
+        }
+    }
+
+    /// Production's `status=pending` read: the delivery from the queue, as created, while it is
+    /// in flight.
+    fn queued_delivery(&self, state: &State, delivery_id: i64) -> ApiResult<DeliveryDetailsView> {
+        let delivery = state
+            .deliveries
+            .get(&delivery_id)
+            .filter(|d| d.status().in_flight())
+            .ok_or_else(|| ApiError::not_found("Pending delivery not found"))?;
+        let row = DeliveryView {
+            delivery_id: delivery.id.to_string(),
+            deployment_id: self.deployment_id.clone(),
+            app_slug: state.app_slug(delivery.app_id),
+            endpoint_id: delivery.endpoint_id.to_string(),
+            event_name: delivery.event_name.clone(),
+            status: DeliveryStatus::Pending.as_str(),
+            http_status_code: None,
+            response_time_ms: None,
+            attempt_number: delivery.latest().attempts_made,
+            max_attempts: delivery.max_attempts,
+            timestamp: format_time(delivery.log[0].at),
+        };
+        Ok(DeliveryDetailsView {
+            row,
+            payload: Some((*delivery.payload).clone()),
+            response_body: None,
+            response_headers: None,
+        })
+    }
+
+    fn get_documented(
+        &self,
+        state: &State,
+        app_slug: &str,
+        delivery_id: i64,
+        status: Option<&str>,
+    ) -> ApiResult<DeliveryDetailsView> {
+        let status = documented_status(status)?;
+        let not_found = || ApiError::not_found("Webhook delivery not found");
         let app = state.app(app_slug)?;
         let delivery = state
             .deliveries
@@ -344,16 +514,32 @@ impl Store {
             attempts_made: number,
             attempt: Some(attempt_record(outcome)),
         });
-        let endpoint = state.endpoints.get_mut(&delivery.endpoint_id);
-        match (verdict, endpoint) {
-            (DeliveryStatus::EndpointDisabled, Some(endpoint)) => disable(endpoint, at),
-            (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => {
-                endpoint.last_failure_at = Some(at);
-                if exhausted {
-                    record_failure(endpoint, at);
-                }
+        let (app_id, endpoint_id) = (delivery.app_id, delivery.endpoint_id);
+        let production = self.behaviour.is_production();
+        let deactivated = match (verdict, state.endpoints.get_mut(&endpoint_id)) {
+            (DeliveryStatus::EndpointDisabled, Some(endpoint)) => {
+                disable(endpoint, at, production);
+                false
             }
-            _ => {}
+            (DeliveryStatus::PermanentlyFailed, Some(endpoint)) => {
+                // Production never writes the endpoint's failure columns (P11).
+                if !production {
+                    endpoint.last_failure_at = Some(at);
+                }
+                exhausted && record_failure(endpoint, at, production)
+            }
+            _ => false,
+        };
+        // Production logs a deactivation for failures (not one for a 410) as a row of its own.
+        if deactivated && production {
+            let event = EndpointEvent {
+                id: self.next_id(),
+                app_id,
+                endpoint_id,
+                kind: EndpointEventKind::Deactivated,
+                at,
+            };
+            state.endpoint_events.insert(event.id, event);
         }
         match verdict {
             DeliveryStatus::Failed => NextStep::Retry {
@@ -365,7 +551,7 @@ impl Store {
     }
 
     /// The deliveries of an app whose latest state falls in `[from, to]`, as analytics input
-    /// (`endpoint_id` as in [`DeliveryFilter`]).
+    /// (`endpoint_id` as in [`DeliveryFilter`]); none for an unknown app in production.
     pub fn delivery_facts(
         &self,
         app_slug: &str,
@@ -374,7 +560,9 @@ impl Store {
         to: DateTime<Utc>,
     ) -> ApiResult<Vec<DeliveryFacts>> {
         let state = self.lock();
-        let app_id = state.app_id(app_slug)?;
+        let Some(app_id) = self.listing_app_id(&state, app_slug)? else {
+            return Ok(Vec::new());
+        };
         Ok(state
             .deliveries
             .values()
@@ -384,15 +572,54 @@ impl Store {
             .collect())
     }
 
-    /// The number of active endpoints of an app.
+    /// The number of active endpoints of an app (0 for an unknown app in production).
     pub fn active_endpoint_count(&self, app_slug: &str) -> ApiResult<u64> {
         let state = self.lock();
-        let app_id = state.app_id(app_slug)?;
+        let Some(app_id) = self.listing_app_id(&state, app_slug)? else {
+            return Ok(0);
+        };
         Ok(state
             .endpoints
             .values()
             .filter(|e| e.app_id == app_id && e.is_active)
             .count() as u64)
+    }
+
+    /// One row of production's log as a list row: only what that row recorded (an attempt's
+    /// status code and time, none for a connection failure).
+    fn row_view(&self, app_slug: &str, entry: LogEntry<'_>) -> DeliveryView {
+        match entry {
+            LogEntry::Delivery(delivery, index) => {
+                let row = &delivery.log[index];
+                let answered = row.attempt.as_ref().filter(|a| a.status_code.is_some());
+                DeliveryView {
+                    delivery_id: delivery.id.to_string(),
+                    deployment_id: self.deployment_id.clone(),
+                    app_slug: app_slug.to_string(),
+                    endpoint_id: delivery.endpoint_id.to_string(),
+                    event_name: delivery.event_name.clone(),
+                    status: row.status.as_str(),
+                    http_status_code: answered.and_then(|a| a.status_code),
+                    response_time_ms: answered.map(|a| a.response_time_ms),
+                    attempt_number: row.attempts_made,
+                    max_attempts: delivery.max_attempts,
+                    timestamp: format_time(row.at),
+                }
+            }
+            LogEntry::Endpoint(event) => DeliveryView {
+                delivery_id: event.id.to_string(),
+                deployment_id: self.deployment_id.clone(),
+                app_slug: app_slug.to_string(),
+                endpoint_id: event.endpoint_id.to_string(),
+                event_name: event.kind.event_name().to_string(),
+                status: event.kind.status(),
+                http_status_code: None,
+                response_time_ms: None,
+                attempt_number: 0,
+                max_attempts: event.kind.max_attempts(),
+                timestamp: format_time(event.at),
+            },
+        }
     }
 
     pub(super) fn delivery_view(
@@ -534,22 +761,62 @@ fn is_retryable(status_code: Option<u16>) -> bool {
     }
 }
 
-/// Counts an exhausted delivery against the endpoint; the tenth in 24 h deactivates it.
-fn record_failure(endpoint: &mut Endpoint, at: DateTime<Utc>) {
+/// Counts an exhausted delivery against the endpoint; the tenth in 24 h deactivates it. Returns
+/// whether this failure deactivated it. Production resets its counter when it deactivates and
+/// deactivates again at the next tenth; the documented count keeps running.
+fn record_failure(endpoint: &mut Endpoint, at: DateTime<Utc>, production: bool) -> bool {
     let window_start = failure_window_start(at);
     endpoint.failures.retain(|t| *t >= window_start);
     endpoint.failures.push(at);
-    if endpoint.failures.len() >= AUTO_DISABLE_THRESHOLD && endpoint.is_active {
-        disable(endpoint, at);
+    if endpoint.failures.len() < AUTO_DISABLE_THRESHOLD {
+        return false;
+    }
+    if production {
+        endpoint.failures.clear();
+    } else if !endpoint.is_active {
+        return false;
+    }
+    disable(endpoint, at, production);
+    true
+}
+
+/// The service deactivates an endpoint itself (a 410 answer, or too many failures); production
+/// changes only `is_active` (P11).
+fn disable(endpoint: &mut Endpoint, at: DateTime<Utc>, production: bool) {
+    endpoint.is_active = false;
+    endpoint.updated_at = at;
+    if !production {
+        endpoint.auto_disabled = true;
+        endpoint.auto_disabled_at = Some(at);
     }
 }
 
-/// The service deactivates an endpoint itself (a 410 answer, or too many failures).
-fn disable(endpoint: &mut Endpoint, at: DateTime<Utc>) {
-    endpoint.is_active = false;
-    endpoint.auto_disabled = true;
-    endpoint.auto_disabled_at = Some(at);
-    endpoint.updated_at = at;
+/// Production's rows of an app's delivery log that pass `filter`: the latest matching row of each
+/// delivery and every matching endpoint event, newest first.
+fn production_rows<'a>(
+    state: &'a State,
+    app_id: i64,
+    filter: &DeliveryFilter,
+) -> Vec<LogEntry<'a>> {
+    let deliveries = state
+        .deliveries
+        .values()
+        .filter(|d| d.app_id == app_id)
+        .filter_map(|d| {
+            d.log
+                .iter()
+                .rposition(|row| filter.accepts_row(row.status.as_str(), &d.event_name))
+                .map(|index| LogEntry::Delivery(d, index))
+        });
+    let endpoint_events = state
+        .endpoint_events
+        .values()
+        .filter(|e| e.app_id == app_id)
+        .filter(|e| filter.accepts_row(e.kind.status(), e.kind.event_name()))
+        .map(LogEntry::Endpoint);
+    let mut rows: Vec<LogEntry<'a>> = deliveries.chain(endpoint_events).collect();
+    rows.sort_by(|a, b| b.at().cmp(&a.at()).then_with(|| b.id().cmp(&a.id())));
+    rows
 }
 
 fn attempt_record(outcome: AttemptOutcome) -> Attempt {

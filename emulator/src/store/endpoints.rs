@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde_json::{json, Map, Value};
 
-use super::model::{Endpoint, RateLimit, Subscription};
+use super::model::{Endpoint, EndpointEvent, EndpointEventKind, RateLimit, Subscription};
 use super::{failure_window_start, paginate, PageRequest, State, Store};
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
@@ -72,7 +72,9 @@ impl Store {
         page: PageRequest,
     ) -> ApiResult<Page<EndpointView>> {
         let state = self.lock();
-        let app_id = state.app_id(app_slug)?;
+        let Some(app_id) = self.listing_app_id(&state, app_slug)? else {
+            return Ok(paginate(std::iter::empty(), page));
+        };
         let endpoints = state
             .endpoints
             .values()
@@ -182,19 +184,35 @@ impl Store {
         Ok(id)
     }
 
-    /// `reactivateWebhookEndpoint`: active again, failure counter and auto-disable cleared.
-    /// Returns the endpoint's URL for the message.
+    /// `reactivateWebhookEndpoint`: active again, failure counter cleared; the documented API
+    /// also clears the auto-disable fields, production (which never sets them) logs the
+    /// reactivation as a row of the delivery log instead. Returns the endpoint's URL for the
+    /// message.
     pub fn reactivate_endpoint(&self, endpoint_id: i64) -> ApiResult<String> {
-        let mut state = self.lock();
+        let log_id = self.next_id();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let endpoint = state
             .endpoints
             .get_mut(&endpoint_id)
             .ok_or_else(|| ApiError::not_found("Webhook endpoint not found"))?;
+        let at = now();
         endpoint.is_active = true;
         endpoint.failures.clear();
-        endpoint.auto_disabled = false;
-        endpoint.auto_disabled_at = None;
-        endpoint.updated_at = now();
+        endpoint.updated_at = at;
+        if self.behaviour.is_production() {
+            let event = EndpointEvent {
+                id: log_id,
+                app_id: endpoint.app_id,
+                endpoint_id,
+                kind: EndpointEventKind::Reactivated,
+                at,
+            };
+            state.endpoint_events.insert(log_id, event);
+        } else {
+            endpoint.auto_disabled = false;
+            endpoint.auto_disabled_at = None;
+        }
         Ok(endpoint.url.clone())
     }
 
@@ -204,12 +222,17 @@ impl Store {
         endpoint: &Endpoint,
         with_subscriptions: bool,
     ) -> EndpointView {
+        // Production keeps its failure counter out of the endpoint record (P11): the column stays 0.
         let window_start = failure_window_start(now());
-        let failure_count = endpoint
-            .failures
-            .iter()
-            .filter(|t| **t >= window_start)
-            .count();
+        let failure_count = if self.behaviour.is_production() {
+            0
+        } else {
+            endpoint
+                .failures
+                .iter()
+                .filter(|t| **t >= window_start)
+                .count()
+        };
         EndpointView {
             id: endpoint.id.to_string(),
             deployment_id: self.deployment_id.clone(),

@@ -20,7 +20,7 @@ use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::views::Page;
 use crate::wire::IdGenerator;
-use model::{App, Catalog, Delivery, Endpoint, ReplayTask};
+use model::{App, Catalog, Delivery, Endpoint, EndpointEvent, ReplayTask};
 
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
 pub use replay::{ReplayCreated, ReplayItem};
@@ -54,6 +54,8 @@ struct State {
     catalog_ids: HashMap<String, i64>,
     endpoints: BTreeMap<i64, Endpoint>,
     deliveries: BTreeMap<i64, Delivery>,
+    /// Endpoint rows of the delivery log (written in production only).
+    endpoint_events: BTreeMap<i64, EndpointEvent>,
     tasks: BTreeMap<i64, ReplayTask>,
     /// `(app id, key)` → `(task id, expiry)`.
     idempotency: HashMap<(i64, String), (i64, DateTime<Utc>)>,
@@ -84,6 +86,17 @@ impl Store {
 
     fn next_id(&self) -> i64 {
         self.ids.next()
+    }
+
+    /// The app's id for the read-only listings (endpoints, deliveries, stats, analytics, time
+    /// series): production answers an unknown app as one without data (`None`, P7), the
+    /// documented API with 404.
+    fn listing_app_id(&self, state: &State, slug: &str) -> ApiResult<Option<i64>> {
+        match state.app_id(slug) {
+            Ok(id) => Ok(Some(id)),
+            Err(_) if self.behaviour.is_production() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -200,6 +200,52 @@ impl Delivery {
     }
 }
 
+/// What the service itself did to an endpoint, as production records it in the delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointEventKind {
+    /// Reactivated through the API.
+    Reactivated,
+    /// Deactivated after too many exhausted deliveries.
+    Deactivated,
+}
+
+impl EndpointEventKind {
+    /// The status of its log row.
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::Reactivated => "reactivated",
+            Self::Deactivated => "deactivated",
+        }
+    }
+
+    /// The event name of its log row.
+    pub fn event_name(self) -> &'static str {
+        match self {
+            Self::Reactivated => "endpoint.reactivated",
+            Self::Deactivated => "endpoint.deactivated",
+        }
+    }
+
+    /// The `max_attempts` of its log row (production writes 1 on reactivation, 0 on deactivation).
+    pub fn max_attempts(self) -> u32 {
+        match self {
+            Self::Reactivated => 1,
+            Self::Deactivated => 0,
+        }
+    }
+}
+
+/// A log row about an endpoint rather than a delivery; it has an id of its own, listed as a
+/// `delivery_id`.
+#[derive(Debug, Clone)]
+pub struct EndpointEvent {
+    pub id: i64,
+    pub app_id: i64,
+    pub endpoint_id: i64,
+    pub kind: EndpointEventKind,
+    pub at: DateTime<Utc>,
+}
+
 /// The states of a replay task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskStatus {

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use wacht_webhooks_emulator::{Emulator, EmulatorBuilder};
+use wacht_webhooks_emulator::{Behaviour, Emulator, EmulatorBuilder};
 
 pub const KEY: &str = "test_key";
 
@@ -30,9 +30,24 @@ pub fn builder() -> EmulatorBuilder {
         .deliver_to_loopback_only(true)
 }
 
-/// An emulator and a client for it.
+/// [`builder`] serving the documented API instead of production's behaviour.
+pub fn documented() -> EmulatorBuilder {
+    builder().behaviour(Behaviour::Documented)
+}
+
+/// An emulator in its default behaviour (production's) and a client for it.
 pub async fn start() -> (Emulator, Api) {
     start_with(builder()).await
+}
+
+/// An emulator serving the documented API and a client for it.
+pub async fn start_documented() -> (Emulator, Api) {
+    start_with(documented()).await
+}
+
+/// An emulator in the given behaviour and a client for it.
+pub async fn start_in(behaviour: Behaviour) -> (Emulator, Api) {
+    start_with(builder().behaviour(behaviour)).await
 }
 
 pub async fn start_with(builder: EmulatorBuilder) -> (Emulator, Api) {
