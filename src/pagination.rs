@@ -400,7 +400,7 @@ impl RecentIds {
 /// Streams over the list operations. Each is lazy (nothing is sent until it is polled), yields
 /// items in server order, pages by `options.limit` from `options.offset`, ends when the server
 /// says no page follows, and yields an error (then ends) when a page fails after the client's
-/// retries or the pages break the paging rules (see the [module documentation](self)). Short
+/// retries or the pages break the paging rules (see the [module documentation](crate::pagination)). Short
 /// and empty pages that say more follow are paged past. A negative `offset` or a `limit` below 1
 /// is refused with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything is
 /// sent.
