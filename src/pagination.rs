@@ -229,7 +229,7 @@ where
                 format!(
                     "{} positions in a row up to offset {} came back without a row, yet the server says more follow; stopping instead of paging forever",
                     self.empty_run,
-                    requested + size
+                    requested.saturating_add(size)
                 ),
             ));
         }
