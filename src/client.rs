@@ -485,6 +485,11 @@ impl Webhooks {
 
     #[doc = operation_doc!(list_webhook_deliveries)]
     ///
+    /// This call sends the filters and returns the server's page as it is, quirks included. To get
+    /// every matching delivery once, with the same result from the production service and from
+    /// a server that applies every filter, use [`Webhooks::list_webhook_deliveries_stream`]: it
+    /// applies the filters itself and drops rows that shifted onto the next page.
+    ///
     /// ```no_run
     /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
     /// use wacht_webhooks::{DeliveryStatus, ListWebhookDeliveriesOptions};

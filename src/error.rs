@@ -8,7 +8,7 @@ use http::StatusCode;
 use progenitor_client::ResponseValue;
 
 use crate::generated::types::ErrorBody;
-use crate::transport::{NOT_ENVELOPE_HEADER, retry_after, snippet};
+use crate::transport::{NOT_ENVELOPE_HEADER, retry_after, retry_after_in_message, snippet};
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,6 +199,11 @@ impl Error {
         } else {
             error.inner.messages = messages.collect();
         }
+        if error.inner.retry_after.is_none() && status == 429 {
+            // The API's 429 has no `Retry-After` header; its message says how long to wait.
+            let mut messages = error.inner.messages.iter();
+            error.inner.retry_after = messages.find_map(|m| retry_after_in_message(m));
+        }
         error
     }
 
@@ -224,7 +229,9 @@ impl Error {
         self.inner.body_snippet.as_deref()
     }
 
-    /// How long the server asked to wait (`Retry-After`), if it did.
+    /// How long the server asked to wait, if it did: its `Retry-After` header, else (on a 429)
+    /// the seconds its message names ("Rate limit exceeded. Retry after N seconds", the only
+    /// place the API says it). At most a day: a longer wait reads as one day.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
     }

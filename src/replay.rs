@@ -197,23 +197,40 @@ impl ReplayBuilder {
 
     /// Checks the job, then sends its requests one by one, each when the app has fewer than
     /// three replay tasks running. Nothing is sent when the job is invalid.
+    ///
+    /// A request sent again (by the client's retries, or a re-run of the job) while the server
+    /// is still queuing its first attempt is answered without a task id. `send` then asks again
+    /// with the same idempotency key, which the server answers with the task once it exists, a
+    /// few times every [`poll_interval`](ReplayBuilder::poll_interval); a request still
+    /// unanswered after that is kept in the job ([`ReplayJob::unresolved_keys`]) and
+    /// [`ReplayJob::wait`] keeps asking.
     pub async fn send(self) -> Result<ReplayJob, Error> {
         let requests = self.requests(Utc::now())?;
-        let mut task_ids = Vec::new();
+        let mut job = ReplayJob {
+            webhooks: self.webhooks.clone(),
+            app_slug: self.app_slug.clone(),
+            task_ids: Vec::new(),
+            unresolved: Vec::new(),
+        };
         for request in requests {
-            let response = self.send_when_free(request).await?;
-            task_ids.extend(response.task_id);
+            let response = self.send_when_free(request.request.clone()).await?;
+            match response.task_id {
+                Some(task_id) => job.add_task(task_id),
+                None => job.unresolved.push(request),
+            }
         }
-        task_ids.dedup();
-        Ok(ReplayJob {
-            webhooks: self.webhooks,
-            app_slug: self.app_slug,
-            task_ids,
-        })
+        for _ in 0..RESOLVE_ATTEMPTS_IN_SEND {
+            if job.unresolved.is_empty() {
+                break;
+            }
+            tokio::time::sleep(self.poll_interval).await;
+            job.resolve().await?;
+        }
+        Ok(job)
     }
 
     /// The requests of the job, checked before anything is sent; `now` ends `failed_since`.
-    fn requests(&self, now: DateTime<Utc>) -> Result<Vec<ReplayWebhookDeliveriesRequest>, Error> {
+    fn requests(&self, now: DateTime<Utc>) -> Result<Vec<KeyedRequest>, Error> {
         let base = self
             .idempotency_key
             .clone()
@@ -251,7 +268,13 @@ impl ReplayBuilder {
         Ok(requests
             .into_iter()
             .enumerate()
-            .map(|(n, r)| r.idempotency_key(format!("{base}-{n}")))
+            .map(|(n, request)| {
+                let key = format!("{base}-{n}");
+                KeyedRequest {
+                    request: request.idempotency_key(key.clone()),
+                    key,
+                }
+            })
             .collect())
     }
 
@@ -405,12 +428,26 @@ fn windows(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Window>, Erro
     }
 }
 
+/// How many times `send` asks again for the task of a request the server is still queuing,
+/// every poll interval, before leaving it to `wait`. Queuing takes the server milliseconds
+/// (a message to its workers and a few writes), so a few polls normally suffice.
+const RESOLVE_ATTEMPTS_IN_SEND: usize = 5;
+
+/// One request of a job with its idempotency key.
+#[derive(Debug, Clone)]
+struct KeyedRequest {
+    key: String,
+    request: ReplayWebhookDeliveriesRequest,
+}
+
 /// The tasks a replay job started.
 #[derive(Debug, Clone)]
 pub struct ReplayJob {
     webhooks: Webhooks,
     app_slug: String,
     task_ids: Vec<String>,
+    /// Requests the server answered without a task id: it was still queuing an earlier attempt.
+    unresolved: Vec<KeyedRequest>,
 }
 
 /// The outcome of a replay job: every task in its final state, and their sums.
@@ -428,21 +465,65 @@ pub struct ReplaySummary {
 }
 
 impl ReplayJob {
-    /// The ids of the job's replay tasks, in the order they were started.
+    /// The ids of the job's replay tasks known so far, in the order the server named them.
     pub fn task_ids(&self) -> &[String] {
         &self.task_ids
     }
 
+    /// The idempotency keys of the job's requests whose task the server has not named yet
+    /// (it answered `task_id: null` while still queuing an earlier attempt of the same request);
+    /// [`ReplayJob::wait`] keeps asking for them. Empty in the common case.
+    pub fn unresolved_keys(&self) -> impl Iterator<Item = &str> {
+        self.unresolved.iter().map(|r| r.key.as_str())
+    }
+
+    fn add_task(&mut self, task_id: String) {
+        if !self.task_ids.contains(&task_id) {
+            self.task_ids.push(task_id);
+        }
+    }
+
+    /// Sends each unresolved request again with its idempotency key: the server answers with
+    /// the task once it is queued, or queues it now if the earlier attempt was given up. A
+    /// refusal for the app's task limit leaves the request unresolved for the next round.
+    async fn resolve(&mut self) -> Result<(), Error> {
+        let mut still = Vec::new();
+        for request in std::mem::take(&mut self.unresolved) {
+            let answer = self
+                .webhooks
+                .replay_webhook_deliveries(&self.app_slug, request.request.clone())
+                .await;
+            match answer {
+                Ok(answer) => match answer.task_id {
+                    Some(task_id) => self.add_task(task_id),
+                    None => still.push(request),
+                },
+                Err(err) if is_task_limit(&err) => still.push(request),
+                Err(err) => {
+                    still.push(request);
+                    self.unresolved.extend(still);
+                    return Err(err);
+                }
+            }
+        }
+        self.unresolved = still;
+        Ok(())
+    }
+
     /// Polls every task every `poll_interval` until all are completed or cancelled, and sums
-    /// their counts. Fails with [`ErrorKind::Timeout`] naming the tasks still running when
-    /// `timeout` passes first.
+    /// their counts. Requests whose task the server has not named yet
+    /// ([`ReplayJob::unresolved_keys`]) are sent again each round with their idempotency key
+    /// until it does, so that the summary counts every delivery of the job. Fails with
+    /// [`ErrorKind::Timeout`] naming the tasks still running, and the keys of requests still
+    /// without a task, when `timeout` passes first.
     pub async fn wait(
-        self,
+        mut self,
         poll_interval: Duration,
         timeout: Duration,
     ) -> Result<ReplaySummary, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            self.resolve().await?;
             let mut tasks = Vec::with_capacity(self.task_ids.len());
             for id in &self.task_ids {
                 tasks.push(
@@ -456,20 +537,38 @@ impl ReplayJob {
                 .filter(|t| !is_final(&t.status))
                 .map(|t| format!("{} {}", t.task_id, progress(t)))
                 .collect();
-            if running.is_empty() {
+            if running.is_empty() && self.unresolved.is_empty() {
                 return Ok(summarize(tasks));
             }
             if tokio::time::Instant::now() + poll_interval > deadline {
                 return Err(Error::timeout(
                     "replay_wait",
-                    format!(
-                        "replay tasks still running after {timeout:?}: {}",
-                        running.join(", ")
-                    ),
+                    self.unfinished(timeout, &running),
                 ));
             }
             tokio::time::sleep(poll_interval).await;
         }
+    }
+}
+
+impl ReplayJob {
+    /// What a wait that timed out names: the running tasks and the requests without a task.
+    fn unfinished(&self, timeout: Duration, running: &[String]) -> String {
+        let mut parts = Vec::new();
+        if !running.is_empty() {
+            parts.push(format!(
+                "replay tasks still running after {timeout:?}: {}",
+                running.join(", ")
+            ));
+        }
+        if !self.unresolved.is_empty() {
+            let keys: Vec<&str> = self.unresolved_keys().collect();
+            parts.push(format!(
+                "replay requests the server was still queuing after {timeout:?}, with no task id yet (idempotency keys): {}",
+                keys.join(", ")
+            ));
+        }
+        parts.join("; ")
     }
 }
 

@@ -15,6 +15,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use tracing::Instrument;
 
 use crate::generated;
+use crate::generated::types::ErrorBody;
 
 /// Marks an error response whose body was not the API's error envelope; the envelope the
 /// generated client reads was made from a snippet of the body instead.
@@ -114,12 +115,15 @@ impl Transport {
             let spare = (attempt <= self.max_retries)
                 .then(|| spare_copy(&request))
                 .flatten();
-            let result = client.execute(request).await;
+            let result = match client.execute(request).await {
+                Ok(response) => read_error_body(response).await,
+                Err(err) => Err(err),
+            };
             if let Some(started) = started {
                 span.record("attempt", attempt);
                 span.record("duration_ms", started.elapsed().as_millis() as u64);
-                if let Ok(response) = &result {
-                    span.record("status", response.status().as_u16());
+                if let Ok(answer) = &result {
+                    span.record("status", answer.response.status().as_u16());
                 }
             }
             let next = match (&spare, &result) {
@@ -132,18 +136,13 @@ impl Transport {
                     tokio::time::sleep(delay).await;
                     request = copy;
                 }
-                _ => return readable_error_body(result?).await,
+                _ => return result.map(|answer| answer.response),
             }
         }
     }
 
     /// Whether the attempt's outcome calls for another attempt, and after how long.
-    fn next(
-        &self,
-        result: &reqwest::Result<reqwest::Response>,
-        operation: &str,
-        attempt: u32,
-    ) -> Next {
+    fn next(&self, result: &reqwest::Result<Answer>, operation: &str, attempt: u32) -> Next {
         // Whether a repeat is harmless, looked up only for outcomes that may call for one.
         let idempotent = || generated::is_idempotent(operation);
         match result {
@@ -153,8 +152,9 @@ impl Transport {
                 Next::RetryAfter(self.backoff(attempt))
             }
             Err(_) => Next::Done,
-            Ok(response) if is_retryable_status(response.status()) && idempotent() => {
-                match retry_after(response.headers().get(RETRY_AFTER)) {
+            Ok(answer) if is_retryable_status(answer.response.status()) && idempotent() => {
+                let header = retry_after(answer.response.headers().get(RETRY_AFTER));
+                match header.or(answer.message_wait) {
                     Some(wait) if wait > self.max_retry_after => Next::Done,
                     Some(wait) => Next::RetryAfter(wait),
                     None => Next::RetryAfter(self.backoff(attempt)),
@@ -269,46 +269,93 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
+/// The longest wait a server's answer is read as; a longer one is reported as this. No client
+/// retries after a day, and a bounded value is safe to add to an `Instant`.
+pub(crate) const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Parses `Retry-After` as delay-seconds or an HTTP date.
 pub(crate) fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds).min(LONGEST_RETRY_AFTER));
     }
     let date = chrono::DateTime::parse_from_rfc2822(text).ok()?;
     let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    Some(
+        wait.to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(LONGEST_RETRY_AFTER),
+    )
 }
 
-/// Error responses whose body is not the `{"errors":[...]}` envelope (an HTML page from a proxy,
-/// an empty 500) would otherwise reach the generated client as an undecodable body, losing the
-/// status. Such bodies are replaced by an envelope carrying a snippet of the original text and
-/// marked with [`NOT_ENVELOPE_HEADER`]; the status and headers stay as they were.
-async fn readable_error_body(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+/// Reads the wait out of the API's rate-limit message, "Rate limit exceeded. Retry after N
+/// seconds": the API sends no `Retry-After` header. Case and spacing are not significant; the
+/// number must be whole seconds followed by "second(s)"; a huge number reads as
+/// [`LONGEST_RETRY_AFTER`].
+pub(crate) fn retry_after_in_message(message: &str) -> Option<Duration> {
+    const LEAD: &str = "retry after";
+    let lower = message.to_ascii_lowercase();
+    lower.match_indices(LEAD).find_map(|(at, _)| {
+        let rest = lower[at + LEAD.len()..].trim_start();
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || !rest[digits..].trim_start().starts_with("second") {
+            return None;
+        }
+        let seconds = rest[..digits].bytes().fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
+        Some(Duration::from_secs(seconds).min(LONGEST_RETRY_AFTER))
+    })
+}
+
+/// A response whose error body, if any, has been read.
+struct Answer {
+    response: reqwest::Response,
+    /// The wait an error message asks for (the API's 429 says it only there).
+    message_wait: Option<Duration>,
+}
+
+/// Reads an error response's body so that its message can say how long to wait, and makes it
+/// readable: error bodies that are not the `{"errors":[...]}` envelope (an HTML page from a
+/// proxy, an empty 500) would otherwise reach the generated client as an undecodable body,
+/// losing the status. Such bodies are replaced by an envelope carrying a snippet of the original
+/// text and marked with [`NOT_ENVELOPE_HEADER`]; the status and headers stay as they were.
+async fn read_error_body(response: reqwest::Response) -> reqwest::Result<Answer> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
+        return Ok(Answer {
+            response,
+            message_wait: None,
+        });
     }
     let mut headers = response.headers().clone();
     let body = response.bytes().await?;
-    let body = if is_error_envelope(&body) {
-        body
-    } else {
-        headers.insert(NOT_ENVELOPE_HEADER, HeaderValue::from_static("1"));
-        headers.remove(http::header::CONTENT_LENGTH);
-        let envelope = serde_json::json!({
-            "errors": [{"message": snippet(&body), "code": status.as_u16()}]
-        });
-        Bytes::from(envelope.to_string())
+    let (body, message_wait) = match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(envelope) => {
+            let wait = (status == StatusCode::TOO_MANY_REQUESTS)
+                .then(|| {
+                    let mut messages = envelope.errors.iter();
+                    messages.find_map(|e| retry_after_in_message(&e.message))
+                })
+                .flatten();
+            (body, wait)
+        }
+        Err(_) => {
+            headers.insert(NOT_ENVELOPE_HEADER, HeaderValue::from_static("1"));
+            headers.remove(http::header::CONTENT_LENGTH);
+            let envelope = serde_json::json!({
+                "errors": [{"message": snippet(&body), "code": status.as_u16()}]
+            });
+            (Bytes::from(envelope.to_string()), None)
+        }
     };
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.headers_mut() = headers;
-    Ok(reqwest::Response::from(rebuilt))
-}
-
-fn is_error_envelope(body: &[u8]) -> bool {
-    serde_json::from_slice::<generated::types::ErrorBody>(body).is_ok()
+    Ok(Answer {
+        response: reqwest::Response::from(rebuilt),
+        message_wait,
+    })
 }
 
 /// The start of a body as text, whitespace collapsed, for error messages.
@@ -358,6 +405,43 @@ mod tests {
         let junk = HeaderValue::from_static("soon");
         assert_eq!(retry_after(Some(&junk)), None);
         assert_eq!(retry_after(None), None);
+        let huge = HeaderValue::from_static("18446744073709551615");
+        assert_eq!(retry_after(Some(&huge)), Some(LONGEST_RETRY_AFTER));
+    }
+
+    #[test]
+    fn retry_after_is_read_from_the_rate_limit_message() {
+        let secs = Duration::from_secs;
+        let read = retry_after_in_message;
+        assert_eq!(
+            read("Rate limit exceeded. Retry after 60 seconds"),
+            Some(secs(60))
+        );
+        assert_eq!(
+            read("rate limit exceeded. RETRY AFTER  1 second"),
+            Some(secs(1))
+        );
+        assert_eq!(read("Retry after 0 seconds"), Some(Duration::ZERO));
+        assert_eq!(read("ÄÖ: retry after 7 seconds."), Some(secs(7)));
+        assert_eq!(
+            read("Retry after soon. Retry after 3 seconds"),
+            Some(secs(3))
+        );
+        let huge = format!("Retry after {} seconds", "9".repeat(400));
+        assert_eq!(read(&huge), Some(LONGEST_RETRY_AFTER));
+        assert_eq!(read("Retry after 86401 seconds"), Some(LONGEST_RETRY_AFTER));
+        for other in [
+            "Rate limit exceeded",
+            "Retry after",
+            "Retry after seconds",
+            "Retry after -5 seconds",
+            "Retry after 1.5 seconds",
+            "Retry after 5 minutes",
+            "Retry after 5",
+            "",
+        ] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 
     #[test]

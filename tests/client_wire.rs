@@ -1884,49 +1884,6 @@ async fn a_server_that_ignores_offset_ends_the_stream_with_an_error() {
     assert_eq!(offsets(&requests(&server).await), ["0", "3"]);
 }
 
-#[tokio::test]
-async fn an_empty_page_that_says_more_follow_ends_the_stream_with_an_error() {
-    let server = MockServer::start().await;
-    let first: Vec<Value> = (0..2).map(delivery).collect();
-    Mock::given(query_param("offset", "0"))
-        .respond_with(ok(
-            json!({"data": first, "has_more": true, "limit": 2, "offset": 0}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(ok(
-            json!({"data": [], "has_more": true, "limit": 2, "offset": 2}),
-        ))
-        .mount(&server)
-        .await;
-    let stream = client(&server, 0)
-        .webhooks()
-        .list_webhook_deliveries_stream("billing", ListWebhookDeliveriesOptions::new().limit(2));
-    let (items, errors, after_error) = drain(stream).await;
-    assert_eq!(ids(&items), expected_ids(0..2));
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].kind(), ErrorKind::Decode);
-    assert!(!after_error);
-    assert_eq!(requests(&server).await.len(), 2);
-
-    // An empty first page that says more follow.
-    server.reset().await;
-    Mock::given(any())
-        .respond_with(ok(
-            json!({"data": [], "has_more": true, "limit": 2, "offset": 0}),
-        ))
-        .mount(&server)
-        .await;
-    let stream = client(&server, 0)
-        .webhooks()
-        .list_webhook_apps_stream(ListWebhookAppsOptions::new().limit(2));
-    let (items, errors, _) = drain(stream).await;
-    assert!(items.is_empty());
-    assert_eq!(errors.len(), 1);
-    assert_eq!(requests(&server).await.len(), 1);
-}
-
 async fn flaky_pages(server: &MockServer) {
     Mock::given(query_param("offset", "3"))
         .respond_with(envelope(503, "Something went wrong").insert_header("retry-after", "0"))
@@ -1991,4 +1948,564 @@ async fn streams_send_nothing_before_the_first_poll() {
     drop(webhooks.list_webhook_apps_stream(ListWebhookAppsOptions::new()));
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(requests(&server).await.is_empty());
+}
+
+// ----- production behaviour: short pages, the 429 message, replays still being queued, the
+// ----- delivery list's ignored filters and shifting rows
+
+fn task(n: usize) -> Value {
+    let mut item = example("ReplayTaskStatus");
+    item["task_id"] = json!(n.to_string());
+    item
+}
+
+fn task_ids(items: &[wacht_webhooks::ReplayTaskStatus]) -> Vec<&str> {
+    items.iter().map(|t| t.task_id.as_str()).collect()
+}
+
+fn number(q: &BTreeMap<String, String>, name: &str, default: usize) -> usize {
+    q.get(name).map_or(default, |v| v.parse().unwrap())
+}
+
+/// The production replay task list over an index of `size` task ids, newest first, where the
+/// records of `expired` are gone: `has_more` is computed on the index, then expired records are
+/// dropped from the page.
+fn task_index(
+    size: usize,
+    expired: &'static [usize],
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    move |req: &Request| {
+        let q = query(req);
+        let offset = number(&q, "offset", 0);
+        let limit = number(&q, "limit", 20).clamp(1, 100);
+        let end = (offset + limit).min(size);
+        let data: Vec<Value> = (offset.min(end)..end)
+            .filter(|n| !expired.contains(n))
+            .map(task)
+            .collect();
+        ok(
+            json!({"data": data, "has_more": offset + limit < size, "limit": limit, "offset": offset}),
+        )
+    }
+}
+
+#[tokio::test]
+async fn short_and_empty_pages_that_say_more_follow_are_paged_past() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(task_index(12, &[1, 3, 4, 5, 7]))
+        .mount(&server)
+        .await;
+    let webhooks = client(&server, 0).webhooks();
+    let tasks = || {
+        webhooks.list_webhook_replay_tasks_stream(
+            "billing",
+            ListWebhookReplayTasksOptions::new().limit(3),
+        )
+    };
+    let (items, errors, _) = drain(tasks()).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(task_ids(&items), ["0", "2", "6", "8", "9", "10", "11"]);
+    assert_eq!(
+        offsets(&requests(&server).await),
+        ["0", "3", "6", "9"],
+        "each page at the previous offset plus the page size, the empty one included"
+    );
+
+    // An empty first page, and an empty last one.
+    server.reset().await;
+    Mock::given(any())
+        .respond_with(task_index(8, &[0, 1, 2, 6, 7]))
+        .mount(&server)
+        .await;
+    let (items, errors, _) = drain(tasks()).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(task_ids(&items), ["3", "4", "5"]);
+    assert_eq!(offsets(&requests(&server).await), ["0", "3", "6"]);
+}
+
+#[tokio::test]
+async fn a_server_that_clamps_the_page_size_is_paged_by_the_size_it_used() {
+    let server = MockServer::start().await;
+    let items: Vec<Value> = (0..5).map(delivery).collect();
+    Mock::given(any())
+        .respond_with(move |req: &Request| {
+            let q = query(req);
+            let offset = number(&q, "offset", 0);
+            let limit = number(&q, "limit", 100).min(2);
+            let end = (offset + limit).min(items.len());
+            let data = &items[offset.min(end)..end];
+            ok(json!({"data": data, "has_more": end < items.len(), "limit": limit, "offset": offset}))
+        })
+        .mount(&server)
+        .await;
+    let stream = client(&server, 0)
+        .webhooks()
+        .list_webhook_deliveries_stream("billing", ListWebhookDeliveriesOptions::new().limit(5));
+    let (items, errors, _) = drain(stream).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(ids(&items), expected_ids(0..5));
+    assert_eq!(offsets(&requests(&server).await), ["0", "2", "4"]);
+}
+
+/// A server whose every page is empty and says more follow, echoing the offset asked for;
+/// `first` is the page at offset 0.
+async fn never_ending(server: &MockServer, first: Vec<Value>) {
+    Mock::given(query_param("offset", "0"))
+        .respond_with(ok(
+            json!({"data": first, "has_more": true, "limit": 500, "offset": 0}),
+        ))
+        .mount(server)
+        .await;
+    Mock::given(any())
+        .respond_with(|req: &Request| {
+            let q = query(req);
+            let offset = number(&q, "offset", 0);
+            ok(json!({"data": [], "has_more": true, "limit": 500, "offset": offset}))
+        })
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_ends_stops_the_stream_with_a_clear_error() {
+    use wacht_webhooks::pagination::MAX_EMPTY_POSITIONS;
+    let empty_pages = usize::try_from(MAX_EMPTY_POSITIONS / 500).unwrap();
+    for first in [Vec::new(), (0..2).map(task).collect::<Vec<_>>()] {
+        let server = MockServer::start().await;
+        never_ending(&server, first.clone()).await;
+        let stream = client(&server, 0)
+            .webhooks()
+            .list_webhook_replay_tasks_stream(
+                "billing",
+                ListWebhookReplayTasksOptions::new().limit(500),
+            );
+        let (items, errors, after_error) = drain(stream).await;
+        assert_eq!(items.len(), first.len());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let err = &errors[0];
+        assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+        assert_eq!(err.operation(), Some("list_webhook_replay_tasks"));
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("{MAX_EMPTY_POSITIONS} positions in a row")),
+            "{text}"
+        );
+        assert!(text.contains("more follow"), "{text}");
+        assert!(!after_error, "nothing after the error");
+        let pages = usize::from(!first.is_empty()) + empty_pages;
+        assert_eq!(
+            requests(&server).await.len(),
+            pages,
+            "then no more requests"
+        );
+    }
+
+    // An empty page that says more follow, with no page size asked for and none answered (0):
+    // no way to know how far to advance.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ok(
+            json!({"data": [], "has_more": true, "limit": 0, "offset": 0}),
+        ))
+        .mount(&server)
+        .await;
+    let stream = client(&server, 0)
+        .webhooks()
+        .list_webhook_apps_stream(ListWebhookAppsOptions::new());
+    let (items, errors, _) = drain(stream).await;
+    assert!(items.is_empty());
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains("set a limit"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn streams_refuse_a_negative_offset_or_an_empty_page_size_before_sending() {
+    let server = MockServer::start().await;
+    let webhooks = client(&server, 0).webhooks();
+    for options in [
+        ListWebhookDeliveriesOptions::new().limit(0),
+        ListWebhookDeliveriesOptions::new().limit(-3),
+        ListWebhookDeliveriesOptions::new().offset(-1),
+    ] {
+        let (items, errors, _) =
+            drain(webhooks.list_webhook_deliveries_stream("billing", options.clone())).await;
+        assert!(items.is_empty());
+        assert_eq!(errors.len(), 1, "{options:?}");
+        assert_eq!(errors[0].kind(), ErrorKind::InvalidInput, "{}", errors[0]);
+    }
+    assert!(requests(&server).await.is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn the_wait_of_a_429_is_read_from_its_message() {
+    // The API's 429 has no Retry-After header; the wait is only in its message.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(envelope(429, "Rate limit exceeded. Retry after 1 seconds"))
+        .mount(&server)
+        .await;
+    let err = client(&server, 0)
+        .webhooks()
+        .get_webhook_app("billing")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(
+        err.messages(),
+        ["Rate limit exceeded. Retry after 1 seconds"]
+    );
+
+    // A wait beyond what the client waits (60 s) is reported, not waited and not replaced by a
+    // backoff: one request only.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(envelope(
+            429,
+            "Rate limit exceeded. Retry after 120 seconds",
+        ))
+        .mount(&server)
+        .await;
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        client(&server, 3).webhooks().get_webhook_app("billing"),
+    )
+    .await
+    .expect("the client does not wait two minutes")
+    .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(requests(&server).await.len(), 1);
+
+    // A wait within it is waited, then the request is sent again.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(envelope(429, "Rate limit exceeded. Retry after 0 seconds"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ok(example("WebhookApp")))
+        .mount(&server)
+        .await;
+    let app = client(&server, 2)
+        .webhooks()
+        .get_webhook_app("billing")
+        .await
+        .unwrap();
+    assert_eq!(app.app_slug, "billing_events");
+    assert_eq!(requests(&server).await.len(), 2);
+
+    // Only a 429's message says how long to wait.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(envelope(400, "Retry after 5 seconds"))
+        .mount(&server)
+        .await;
+    let err = client(&server, 0)
+        .webhooks()
+        .get_webhook_app("billing")
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), None);
+}
+
+const REPLAY_PATH: &str = "/webhooks/apps/billing/deliveries/replay";
+
+/// What the production service answers to a replay request while an earlier attempt with the
+/// same idempotency key is still being queued.
+fn still_queuing() -> ResponseTemplate {
+    ok(json!({
+        "status": "queued",
+        "message": "Replay request is already being queued for this idempotency key",
+        "task_id": null
+    }))
+}
+
+fn queued(task_id: &str) -> ResponseTemplate {
+    ok(json!({
+        "status": "queued",
+        "message": "Replay already queued for this idempotency key",
+        "task_id": task_id
+    }))
+}
+
+/// No task is running (the slot check of `send`), and task `t1` completed: 3 selected, 2
+/// replayed, 1 failed.
+async fn replay_routes(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(REPLAY_PATH))
+        .respond_with(ok(
+            json!({"data": [], "has_more": false, "limit": 100, "offset": 0}),
+        ))
+        .mount(server)
+        .await;
+    let mut done = example("ReplayTaskStatus");
+    done["task_id"] = json!("t1");
+    done["status"] = json!("completed");
+    done["total_count"] = json!(3);
+    done["processed"] = json!(3);
+    done["replayed_count"] = json!(2);
+    done["failed_count"] = json!(1);
+    Mock::given(method("GET"))
+        .and(path(format!("{REPLAY_PATH}/t1")))
+        .respond_with(ok(done))
+        .mount(server)
+        .await;
+}
+
+async fn replay_posts(server: &MockServer) -> Vec<Value> {
+    requests(server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(body_json)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_replay_answered_without_a_task_id_is_asked_again_until_the_task_is_named() {
+    let server = MockServer::start().await;
+    replay_routes(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(still_queuing())
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(queued("t1"))
+        .mount(&server)
+        .await;
+    let job = client(&server, 0)
+        .webhooks()
+        .replay("billing")
+        .delivery_ids(["1", "2", "3"])
+        .idempotency_key("incident")
+        .poll_interval(Duration::from_millis(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.task_ids(), ["t1"]);
+    assert_eq!(job.unresolved_keys().count(), 0);
+    let posts = replay_posts(&server).await;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0], posts[1], "the same request again");
+    assert_eq!(posts[0]["idempotency_key"], "incident-0");
+    let summary = job
+        .wait(Duration::from_millis(5), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            summary.total_count,
+            summary.replayed_count,
+            summary.failed_count
+        ),
+        (3, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_replay_whose_task_is_never_named_makes_wait_fail_naming_its_key() {
+    let server = MockServer::start().await;
+    replay_routes(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(still_queuing())
+        .mount(&server)
+        .await;
+    let job = client(&server, 0)
+        .webhooks()
+        .replay("billing")
+        .delivery_ids(["1", "2", "3"])
+        .idempotency_key("incident")
+        .poll_interval(Duration::from_millis(5))
+        .send()
+        .await
+        .unwrap();
+    assert!(job.task_ids().is_empty());
+    assert_eq!(job.unresolved_keys().collect::<Vec<_>>(), ["incident-0"]);
+    let asked_in_send = replay_posts(&server).await.len();
+    assert!(asked_in_send > 1, "send asked again");
+
+    let err = job
+        .wait(Duration::from_millis(5), Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let text = err.to_string();
+    assert!(text.contains("incident-0"), "{text}");
+    assert!(text.contains("no task id"), "{text}");
+    let posts = replay_posts(&server).await;
+    assert!(posts.len() > asked_in_send, "wait kept asking");
+    assert!(posts.iter().all(|p| p["idempotency_key"] == "incident-0"));
+}
+
+#[tokio::test]
+async fn wait_counts_a_replay_whose_task_is_named_late() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = MockServer::start().await;
+    replay_routes(&server).await;
+    // 0: still being queued; 1: the app's task slots are taken (once); 2: the task is named.
+    let phase = Arc::new(AtomicUsize::new(0));
+    let answers = phase.clone();
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| match answers.load(Ordering::SeqCst) {
+            0 => still_queuing(),
+            1 => {
+                answers.store(2, Ordering::SeqCst);
+                envelope(400, "Maximum 3 replay jobs can run at once for this app")
+            }
+            _ => queued("t1"),
+        })
+        .mount(&server)
+        .await;
+    let job = client(&server, 0)
+        .webhooks()
+        .replay("billing")
+        .delivery_ids(["1", "2", "3"])
+        .idempotency_key("incident")
+        .poll_interval(Duration::from_millis(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.unresolved_keys().count(), 1);
+    phase.store(1, Ordering::SeqCst);
+    let summary = job
+        .wait(Duration::from_millis(5), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(summary.tasks.len(), 1);
+    assert_eq!(summary.tasks[0].task_id, "t1");
+    assert_eq!(summary.total_count, 3);
+}
+
+/// Delivery `n` to endpoint "1" (even n) or "2" (odd n), its latest state at 12:59 minus n
+/// minutes: newest first in `n` order.
+fn timed_delivery(n: usize) -> Value {
+    let mut item = delivery(n);
+    item["endpoint_id"] = json!(if n.is_multiple_of(2) { "1" } else { "2" });
+    item["timestamp"] = json!(format!("2026-06-01T12:{:02}:00Z", 59 - n));
+    item
+}
+
+/// A delivery list over `rows`; `documented`: applies `endpoint_id`, `since` and `until` as the
+/// documented API does, else ignores them as the production service does.
+fn delivery_list(
+    rows: Vec<Value>,
+    documented: bool,
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    move |req: &Request| {
+        let q = query(req);
+        let at = |row: &Value| time(row["timestamp"].as_str().unwrap());
+        let kept: Vec<&Value> = rows
+            .iter()
+            .filter(|row| {
+                !documented
+                    || (q
+                        .get("endpoint_id")
+                        .is_none_or(|e| row["endpoint_id"] == **e)
+                        && q.get("since").is_none_or(|t| at(row) >= time(t))
+                        && q.get("until").is_none_or(|t| at(row) <= time(t)))
+            })
+            .collect();
+        let offset = number(&q, "offset", 0);
+        let limit = number(&q, "limit", 100);
+        let end = (offset + limit).min(kept.len());
+        let data = &kept[offset.min(end)..end];
+        ok(json!({"data": data, "has_more": end < kept.len(), "limit": limit, "offset": offset}))
+    }
+}
+
+#[tokio::test]
+async fn the_delivery_stream_applies_the_filters_a_server_ignores() {
+    let options = ListWebhookDeliveriesOptions::new()
+        .limit(3)
+        .endpoint_id("2")
+        .since(time("2026-06-01T12:50:00Z"))
+        .until(time("2026-06-01T12:56:00Z"));
+    let mut streamed = Vec::new();
+    for documented in [false, true] {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(delivery_list(
+                (0..20).map(timed_delivery).collect(),
+                documented,
+            ))
+            .mount(&server)
+            .await;
+        let webhooks = client(&server, 0).webhooks();
+        let (items, errors, _) =
+            drain(webhooks.list_webhook_deliveries_stream("billing", options.clone())).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        // Endpoint "2", from 12:56 down to 12:50, both included.
+        let expected: Vec<String> = [3, 5, 7, 9]
+            .iter()
+            .map(|n| format!("{}", 7_000_000 + n))
+            .collect();
+        assert_eq!(ids(&items), expected, "documented: {documented}");
+        let seen = requests(&server).await;
+        assert!(
+            seen.iter().all(|r| query(r)["endpoint_id"] == "2"),
+            "the filters are sent"
+        );
+        if !documented {
+            // Rows come newest first: the row of 12:49 (offset 10) ends the stream.
+            assert!(
+                offsets(&seen)
+                    .iter()
+                    .all(|o| o.parse::<usize>().unwrap() <= 12),
+                "no page after the first row older than `since`: {:?}",
+                offsets(&seen)
+            );
+            // The plain call returns what the server answered.
+            let page = webhooks
+                .list_webhook_deliveries("billing", options.clone())
+                .await
+                .unwrap();
+            assert_eq!(ids(&page.data), expected_ids(0..3));
+        }
+        streamed.push(ids(&items));
+    }
+    assert_eq!(
+        streamed[0], streamed[1],
+        "the same rows against either behaviour"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_row_that_shifts_to_the_next_page_is_yielded_once() {
+    // Between the requests of two pages, new activity puts rows at the top of the list and pushes
+    // the others down: one row before the page at offset 3 is read, two before later pages.
+    let rows: Vec<Value> = (0..10).map(timed_delivery).collect();
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(move |req: &Request| {
+            let q = query(req);
+            let offset = number(&q, "offset", 0);
+            let mut list: Vec<Value> = (0..(offset / 3).min(2))
+                .map(|k| {
+                    let mut new = timed_delivery(0);
+                    new["delivery_id"] = json!(format!("new_{k}"));
+                    new
+                })
+                .collect();
+            list.extend(rows.iter().cloned());
+            let end = (offset + 3).min(list.len());
+            let data = &list[offset.min(end)..end];
+            ok(json!({"data": data, "has_more": end < list.len(), "limit": 3, "offset": offset}))
+        })
+        .mount(&server)
+        .await;
+    let stream = client(&server, 0)
+        .webhooks()
+        .list_webhook_deliveries_stream("billing", ListWebhookDeliveriesOptions::new().limit(3));
+    let (items, errors, _) = drain(stream).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(ids(&items), expected_ids(0..10), "each row once, in order");
+    assert_eq!(offsets(&requests(&server).await), ["0", "3", "6", "9"]);
 }
