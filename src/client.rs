@@ -326,6 +326,14 @@ impl Webhooks {
     ///     .update_webhook_app("billing", UpdateWebhookAppRequest::new().is_active(false))
     ///     .await?;
     /// assert!(!app.is_active);
+    /// // An empty list is sent as `[]` and clears the addresses; an unset field is left out.
+    /// let app = webhooks
+    ///     .update_webhook_app(
+    ///         "billing",
+    ///         UpdateWebhookAppRequest::new().failure_notification_emails(Vec::<String>::new()),
+    ///     )
+    ///     .await?;
+    /// assert!(app.failure_notification_emails.is_empty());
     /// # Ok(()) }
     /// ```
     pub async fn update_webhook_app(
@@ -420,6 +428,15 @@ impl Webhooks {
     /// let endpoint = webhooks
     ///     .update_webhook_endpoint("billing", "7291834471203418112", UpdateWebhookEndpointRequest::new().is_active(false))
     ///     .await?;
+    /// // An empty map is sent as `{}` and clears the extra headers.
+    /// let endpoint = webhooks
+    ///     .update_webhook_endpoint(
+    ///         "billing",
+    ///         "7291834471203418112",
+    ///         UpdateWebhookEndpointRequest::new().headers(std::collections::BTreeMap::new()),
+    ///     )
+    ///     .await?;
+    /// assert_eq!(endpoint.headers, serde_json::json!({}));
     /// # Ok(()) }
     /// ```
     pub async fn update_webhook_endpoint(
