@@ -1,6 +1,7 @@
 //! Builder conveniences that need judgement: the generator emits `new` and one setter per field
 //! for every request type; these add the shorthands people reach for (`subscribe`, `header`,
-//! `event`) and the replay request, whose two wire shapes share one builder.
+//! `event`) and the replay request, whose two wire shapes share one builder. Also
+//! [`WebhookEndpoint::header`], the reading side of `header`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,7 +9,8 @@ use serde_json::Value;
 
 use crate::generated::types::{
     self, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, EventSubscription,
-    RateLimitConfig, ReplayStatusFilter, TriggerWebhookEventRequest, WebhookEventDefinition,
+    RateLimitConfig, ReplayStatusFilter, TriggerWebhookEventRequest, UpdateWebhookEndpointRequest,
+    WebhookEndpoint, WebhookEventDefinition,
 };
 use crate::{DeliveryStatus, Error};
 
@@ -42,6 +44,39 @@ impl CreateWebhookEndpointRequest {
     pub fn rate_limit(mut self, duration_ms: i64, max_requests: i64) -> Self {
         self.rate_limit_config = Some(RateLimitConfig::new(duration_ms, max_requests));
         self
+    }
+}
+
+impl UpdateWebhookEndpointRequest {
+    /// Adds one HTTP header to the set that replaces the endpoint's headers; `headers(BTreeMap::new())`
+    /// sends `{}`, which clears them.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .get_or_insert_with(Default::default)
+            .insert(name.into(), value.into());
+        self
+    }
+}
+
+impl WebhookEndpoint {
+    /// The extra header `name` as deliveries send it: `Some` when `headers` is an object whose
+    /// `name` entry is a string. The server stores whatever JSON a client sent as `headers`, and
+    /// deliveries skip values that are not strings, so this does too; read `headers` for the rest.
+    ///
+    /// ```
+    /// # let mut endpoint: wacht_webhooks::WebhookEndpoint = serde_json::from_value(serde_json::json!({
+    /// #     "id": "1", "deployment_id": "2", "app_slug": "billing", "url": "https://example.com/h",
+    /// #     "description": null, "is_active": true, "max_retries": 32, "timeout_seconds": 30,
+    /// #     "failure_count": 0, "last_failure_at": null, "auto_disabled": false, "auto_disabled_at": null,
+    /// #     "rate_limit_config": null, "created_at": "2026-06-01T12:00:00Z", "updated_at": "2026-06-01T12:00:00Z",
+    /// #     "headers": {}
+    /// # })).unwrap();
+    /// endpoint.headers = serde_json::json!({"x-team": "payments", "x-retries": 3});
+    /// assert_eq!(endpoint.header("x-team"), Some("payments"));
+    /// assert_eq!(endpoint.header("x-retries"), None); // not a string: deliveries leave it out
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.as_str()
     }
 }
 

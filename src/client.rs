@@ -326,6 +326,14 @@ impl Webhooks {
     ///     .update_webhook_app("billing", UpdateWebhookAppRequest::new().is_active(false))
     ///     .await?;
     /// assert!(!app.is_active);
+    /// // An empty list is sent as `[]` and clears the addresses; an unset field is left out.
+    /// let app = webhooks
+    ///     .update_webhook_app(
+    ///         "billing",
+    ///         UpdateWebhookAppRequest::new().failure_notification_emails(Vec::<String>::new()),
+    ///     )
+    ///     .await?;
+    /// assert!(app.failure_notification_emails.is_empty());
     /// # Ok(()) }
     /// ```
     pub async fn update_webhook_app(
@@ -420,6 +428,15 @@ impl Webhooks {
     /// let endpoint = webhooks
     ///     .update_webhook_endpoint("billing", "7291834471203418112", UpdateWebhookEndpointRequest::new().is_active(false))
     ///     .await?;
+    /// // An empty map is sent as `{}` and clears the extra headers.
+    /// let endpoint = webhooks
+    ///     .update_webhook_endpoint(
+    ///         "billing",
+    ///         "7291834471203418112",
+    ///         UpdateWebhookEndpointRequest::new().headers(std::collections::BTreeMap::new()),
+    ///     )
+    ///     .await?;
+    /// assert_eq!(endpoint.headers, serde_json::json!({}));
     /// # Ok(()) }
     /// ```
     pub async fn update_webhook_endpoint(
@@ -512,6 +529,8 @@ impl Webhooks {
 
     #[doc = operation_doc!(get_webhook_delivery)]
     ///
+    /// Sends no query option; [`Webhooks::get_webhook_delivery_with`] takes them.
+    ///
     /// ```no_run
     /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
     /// let delivery = webhooks.get_webhook_delivery("billing", "7291834471203418112").await?;
@@ -523,7 +542,34 @@ impl Webhooks {
         app_slug: &str,
         delivery_id: &str,
     ) -> Result<WebhookDeliveryDetails, Error> {
-        let options = WebhookDeliveryOptions::default();
+        self.get_webhook_delivery_with(app_slug, delivery_id, WebhookDeliveryOptions::default())
+            .await
+    }
+
+    /// [`Webhooks::get_webhook_delivery`] with its query options, such as `status`.
+    ///
+    /// With `status(DeliveryStatus::Pending)` the server reads a delivery that is still queued, and
+    /// its `payload` is the raw trigger payload rather than the envelope.
+    ///
+    /// ```no_run
+    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
+    /// use wacht_webhooks::{DeliveryStatus, WebhookDeliveryOptions};
+    /// let queued = webhooks
+    ///     .get_webhook_delivery_with(
+    ///         "billing",
+    ///         "7291834471203418112",
+    ///         WebhookDeliveryOptions::new().status(DeliveryStatus::Pending),
+    ///     )
+    ///     .await?;
+    /// println!("attempt {} of {}", queued.attempt_number, queued.max_attempts);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_webhook_delivery_with(
+        &self,
+        app_slug: &str,
+        delivery_id: &str,
+        options: WebhookDeliveryOptions,
+    ) -> Result<WebhookDeliveryDetails, Error> {
         call_with!(self.get_webhook_delivery(options, app_slug, delivery_id))
     }
 

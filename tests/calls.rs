@@ -204,8 +204,8 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
     assert_eq!(second.app_slug, slug);
     assert_eq!(second.url, h.receiver.url("crm_second"));
     assert_eq!(second.description.as_deref(), Some("Second"));
-    let headers = BTreeMap::from([("x-team".to_string(), "crm".to_string())]);
-    assert_eq!(second.headers, Some(headers));
+    assert_eq!(second.headers, json!({"x-team": "crm"}));
+    assert_eq!(second.header("x-team"), Some("crm"));
     assert_eq!(second.max_retries, 5);
     assert_eq!(second.timeout_seconds, 10);
     assert_eq!(
@@ -1093,4 +1093,79 @@ async fn a_410_marks_the_endpoint_auto_disabled() {
     assert!(endpoint.auto_disabled);
     assert!(endpoint.auto_disabled_at.is_some());
     h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_clear_lists_and_maps_set_empty_and_keep_unset_fields() {
+    let h = Harness::start().await;
+    let w = &h.webhooks;
+    let fx = h.fixture("clearing").await;
+    let slug = fx.slug();
+
+    // failure_notification_emails: an unset field keeps the list, `[]` clears it.
+    let app = w
+        .update_webhook_app(
+            slug,
+            UpdateWebhookAppRequest::new().failure_notification_emails(["ops@example.com"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.failure_notification_emails, ["ops@example.com"]);
+    let renamed = w
+        .update_webhook_app(slug, UpdateWebhookAppRequest::new().name("Renamed"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.failure_notification_emails, ["ops@example.com"]);
+    let cleared = w
+        .update_webhook_app(
+            slug,
+            UpdateWebhookAppRequest::new().failure_notification_emails(Vec::<String>::new()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        cleared.failure_notification_emails.is_empty(),
+        "{cleared:?}"
+    );
+
+    // headers: an unset field keeps them, `{}` clears them.
+    let id = &fx.endpoint.id;
+    let with_header = w
+        .update_webhook_endpoint(
+            slug,
+            id,
+            UpdateWebhookEndpointRequest::new().header("x-team", "crm"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_header.header("x-team"), Some("crm"));
+    let described = w
+        .update_webhook_endpoint(
+            slug,
+            id,
+            UpdateWebhookEndpointRequest::new().description("Kept"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(described.headers, json!({"x-team": "crm"}));
+    let cleared = w
+        .update_webhook_endpoint(
+            slug,
+            id,
+            UpdateWebhookEndpointRequest::new().headers(BTreeMap::new()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.headers, json!({}));
+
+    // subscriptions: an empty set is sent, and the server refuses it rather than keeping the old set.
+    expect_bad_request(
+        w.update_webhook_endpoint(
+            slug,
+            id,
+            UpdateWebhookEndpointRequest::new().subscriptions(Vec::<EventSubscription>::new()),
+        )
+        .await,
+        "At least one subscription is required",
+    );
 }

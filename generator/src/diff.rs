@@ -252,8 +252,7 @@ impl Differ<'_> {
     }
 
     fn nullability(&mut self, old: &Value, new: &Value, location: &str, dir: Direction) {
-        let nullable = |v: &Value| v.get("nullable") == Some(&Value::Bool(true));
-        match (nullable(old), nullable(new), dir) {
+        match (admits_null(old), admits_null(new), dir) {
             (false, true, Direction::Response) => {
                 self.push(location, "may now be null in responses".into(), true)
             }
@@ -394,4 +393,23 @@ impl Differ<'_> {
             (None, None) => {}
         }
     }
+}
+
+/// Keywords that give a schema a shape; a schema with none of them (nor `type`) is free-form JSON.
+const SHAPING: [&str; 8] = [
+    "type",
+    "$ref",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "enum",
+    "properties",
+    "items",
+];
+
+/// Whether a value of `schema` may be null: `nullable: true`, or a free-form schema, which admits
+/// any JSON value and so carries no `nullable` (the spec's convention).
+fn admits_null(schema: &Value) -> bool {
+    schema.get("nullable") == Some(&Value::Bool(true))
+        || (schema.is_object() && SHAPING.iter().all(|key| schema.get(key).is_none()))
 }

@@ -301,3 +301,25 @@ fn a_spec_has_no_changes_from_itself() {
     assert_eq!(diff(&spec(&base()), &spec(&base())), []);
     assert_eq!(diff(&spec(&real()), &spec(&real())), []);
 }
+
+#[test]
+fn a_nullable_field_that_becomes_free_form_still_admits_null() {
+    let mut new = base();
+    let note = at(&mut new, &format!("{SCHEMAS}/App/properties/note"));
+    *note = json!({"description": "Any JSON, or null."});
+    let changes = diff(&spec(&base()), &spec(&new));
+    let listed: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert!(
+        listed.iter().all(|c| !c.contains("null")),
+        "a free-form schema admits null: {listed:#?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.breaking && c.to_string().contains("type changed from string to any")),
+        "{listed:#?}"
+    );
+    let back = diff(&spec(&new), &spec(&base()));
+    let listed: Vec<String> = back.iter().map(ToString::to_string).collect();
+    assert!(listed.iter().all(|c| !c.contains("null")), "{listed:#?}");
+}

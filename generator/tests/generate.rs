@@ -177,6 +177,8 @@ fn open_enums_keep_unknown_values_and_closed_ones_do_not() {
             "PermanentlyFailed",
             "Filtered",
             "EndpointDisabled",
+            "Reactivated",
+            "Deactivated",
             "Unknown"
         ]
     );
@@ -464,4 +466,41 @@ fn not_an_openapi_document_is_an_error() {
     let err = Spec::parse("x.yaml", "a: [b").expect_err("not YAML");
     assert!(matches!(err, Error::Syntax { .. }), "{err:?}");
     assert!(err.to_string().contains("x.yaml"), "{err}");
+}
+
+/// The struct `name` of `items`.
+fn find_struct<'a>(items: &'a [syn::Item], name: &str) -> Option<&'a syn::ItemStruct> {
+    items.iter().find_map(|item| match item {
+        syn::Item::Struct(s) if s.ident == name => Some(s),
+        _ => None,
+    })
+}
+
+#[test]
+fn collections_of_update_requests_are_sent_even_when_empty() {
+    let spec = Spec::load(REAL_SPEC).unwrap();
+    let file = generated_file(&spec);
+    let types = module(&file, "types");
+    let fields = [
+        ("UpdateWebhookAppRequest", "failure_notification_emails"),
+        ("UpdateWebhookEndpointRequest", "headers"),
+        ("UpdateWebhookEndpointRequest", "subscriptions"),
+    ];
+    for (name, field) in fields {
+        let s = find_struct(types, name).unwrap_or_else(|| panic!("no struct {name}"));
+        let f = s
+            .fields
+            .iter()
+            .find(|f| f.ident.as_ref().is_some_and(|i| i == field))
+            .unwrap_or_else(|| panic!("no field {name}.{field}"));
+        let ty = quote::quote!(#f).to_string();
+        assert!(
+            ty.contains(":: std :: option :: Option <"),
+            "{name}.{field}: unset must be told from empty: {ty}"
+        );
+        assert!(
+            !ty.contains("is_empty"),
+            "{name}.{field}: an empty collection must be sent: {ty}"
+        );
+    }
 }
