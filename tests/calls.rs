@@ -249,11 +249,12 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
             EventSubscription::new(ORDER_REFUNDED, json!({"amount": {"$gte": 100}})),
         ]
     );
-    expect_not_found(
-        w.list_webhook_endpoints("nope", ListWebhookEndpointsOptions::new())
-            .await,
-        APP_NOT_FOUND,
-    );
+    // Production lists the endpoints of an unknown app as an empty page (P7).
+    let unknown = w
+        .list_webhook_endpoints("nope", ListWebhookEndpointsOptions::new())
+        .await
+        .unwrap();
+    assert!(unknown.data.is_empty() && !unknown.has_more);
 
     // update_webhook_endpoint: only the given fields change; subscriptions are replaced.
     let updated = w
@@ -429,7 +430,7 @@ struct Refund {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
-    let h = Harness::start().await;
+    let h = Harness::documented().await;
     let w = &h.webhooks;
     let fx = h.fixture("store").await;
     let slug = fx.slug();
@@ -663,7 +664,7 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_analytics_and_timeseries_follow_the_delivery_log() {
-    let h = Harness::start().await;
+    let h = Harness::documented().await;
     let w = &h.webhooks;
     let fx = h.fixture("metrics").await;
     let slug = fx.slug();
@@ -1071,28 +1072,31 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
 }
 
 /// The spec: `auto_disabled` is "whether the service deactivated the endpoint itself (410 answer
-/// or too many failures)".
+/// or too many failures)"; production only ever writes `is_active` (P11).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_410_marks_the_endpoint_auto_disabled() {
-    let h = Harness::start().await;
-    let fx = h.fixture("gone").await;
-    h.receiver.respond(&fx.hook, 410);
-    let ids = h.trigger(fx.slug(), ORDER_PAID, json!({})).await;
-    h.wait_for_status(fx.slug(), &ids[0], DeliveryStatus::EndpointDisabled)
-        .await;
-    let endpoints = h
-        .webhooks
-        .list_webhook_endpoints(
-            fx.slug(),
-            ListWebhookEndpointsOptions::new().include_inactive(true),
-        )
-        .await
-        .unwrap();
-    let endpoint = &endpoints.data[0];
-    assert!(!endpoint.is_active);
-    assert!(endpoint.auto_disabled);
-    assert!(endpoint.auto_disabled_at.is_some());
-    h.shutdown().await;
+async fn a_410_deactivates_the_endpoint_and_only_the_documented_service_marks_it() {
+    for behaviour in [Behaviour::Production, Behaviour::Documented] {
+        let h = Harness::start_with(|b| b.behaviour(behaviour)).await;
+        let fx = h.fixture("gone").await;
+        h.receiver.respond(&fx.hook, 410);
+        let ids = h.trigger(fx.slug(), ORDER_PAID, json!({})).await;
+        h.wait_for_status(fx.slug(), &ids[0], DeliveryStatus::EndpointDisabled)
+            .await;
+        let endpoints = h
+            .webhooks
+            .list_webhook_endpoints(
+                fx.slug(),
+                ListWebhookEndpointsOptions::new().include_inactive(true),
+            )
+            .await
+            .unwrap();
+        let endpoint = &endpoints.data[0];
+        assert!(!endpoint.is_active, "{behaviour:?}");
+        let marked = behaviour == Behaviour::Documented;
+        assert_eq!(endpoint.auto_disabled, marked, "{behaviour:?}");
+        assert_eq!(endpoint.auto_disabled_at.is_some(), marked, "{behaviour:?}");
+        h.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,7 @@ use wacht_webhooks::{
     CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, TriggerWebhookEventRequest,
     WebhookApp, WebhookDeliveryDetails, WebhookEndpoint, WebhookEventDefinition, Webhooks,
 };
+pub use wacht_webhooks_emulator::Behaviour;
 use wacht_webhooks_emulator::{Emulator, EmulatorBuilder};
 
 /// The key the emulators of the tests accept.
@@ -48,6 +49,11 @@ impl Harness {
     /// An emulator with a 20 ms retry schedule that delivers to loopback only.
     pub async fn start() -> Harness {
         Harness::start_with(|builder| builder).await
+    }
+
+    /// Like [`Harness::start`], serving the documented behaviour instead of production's quirks.
+    pub async fn documented() -> Harness {
+        Harness::start_with(|builder| builder.behaviour(Behaviour::Documented)).await
     }
 
     /// Like [`Harness::start`], with more emulator settings.
