@@ -152,6 +152,17 @@ async fn p6_production_ignores_endpoint_id_since_and_until() {
         400,
         None,
     );
+    // The statuses of production's endpoint rows are known values: nothing has them here.
+    for status in ["reactivated", "deactivated"] {
+        let (code, body) = api
+            .get(&format!(
+                "/webhooks/apps/{}/deliveries?status={status}",
+                slug(&app)
+            ))
+            .await;
+        assert_eq!(code, 200, "{status}: {body}");
+        assert_eq!(body["data"], json!([]));
+    }
 }
 
 #[tokio::test]
@@ -310,6 +321,17 @@ async fn p6_documented_lists_only_deliveries() {
         400,
         None,
     );
+    // The statuses of production's endpoint rows are known values: nothing has them here.
+    for status in ["reactivated", "deactivated"] {
+        let (code, body) = api
+            .get(&format!(
+                "/webhooks/apps/{}/deliveries?status={status}",
+                slug(&app)
+            ))
+            .await;
+        assert_eq!(code, 200, "{status}: {body}");
+        assert_eq!(body["data"], json!([]));
+    }
 }
 
 /// The read-only listings of an app, by path.
@@ -660,4 +682,15 @@ async fn p14_documented_rejects_an_unknown_status() {
         400,
         None,
     );
+    // The statuses of production's endpoint rows are known values: nothing has them here.
+    for status in ["reactivated", "deactivated"] {
+        let (code, body) = api
+            .get(&format!(
+                "/webhooks/apps/{}/deliveries?status={status}",
+                slug(&app)
+            ))
+            .await;
+        assert_eq!(code, 200, "{status}: {body}");
+        assert_eq!(body["data"], json!([]));
+    }
 }

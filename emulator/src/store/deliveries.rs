@@ -316,8 +316,14 @@ impl Store {
         filter: &DeliveryFilter,
         page: PageRequest,
     ) -> ApiResult<Page<DeliveryView>> {
-        let status = documented_status(filter.status.as_deref())?;
         let app = state.app(app_slug)?;
+        if let Some(status) = filter.status.as_deref()
+            && EndpointEventKind::from_status(status).is_some()
+        {
+            // Only production mixes endpoint rows into the list.
+            return Ok(paginate(std::iter::empty(), page));
+        }
+        let status = documented_status(filter.status.as_deref())?;
         let rows = state
             .deliveries
             .values()

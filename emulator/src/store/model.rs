@@ -210,6 +210,13 @@ pub enum EndpointEventKind {
 }
 
 impl EndpointEventKind {
+    /// The kind whose log rows carry this status.
+    pub fn from_status(status: &str) -> Option<Self> {
+        [Self::Reactivated, Self::Deactivated]
+            .into_iter()
+            .find(|kind| kind.status() == status)
+    }
+
     /// The status of its log row.
     pub fn status(self) -> &'static str {
         match self {
