@@ -1,6 +1,7 @@
 //! Handlers of replay requests and replay tasks.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
@@ -31,22 +32,30 @@ pub async fn create(
     JsonBody(body): JsonBody<Value>,
 ) -> Reply<ReplayQueuedView> {
     let request = ReplayRequest::from_value(body).ok_or_else(ApiError::invalid_payload)?;
+    let behaviour = ctx.store.behaviour();
     let created = match ctx.store.start_replay(&slug, request)? {
         ReplayStart::Done(created) => {
             if let ReplayCreated::Queued(id) = created {
-                ctx.replayer.queue_pause().await;
                 ctx.replayer.start(id);
+                ctx.replayer.queue_pause().await;
             }
             created
         }
         ReplayStart::Reserved(pending) => {
-            ctx.replayer.queue_pause().await;
-            let id = ctx.store.finish_replay(pending)?;
-            ctx.replayer.start(id);
+            // Queuing goes on if the client leaves, so the reserved key is always resolved.
+            let queuing = tokio::spawn(async move {
+                ctx.replayer.queue_pause().await;
+                let id = ctx.store.finish_replay(pending)?;
+                ctx.replayer.start(id);
+                Ok::<_, ApiError>(id)
+            });
+            let id = queuing.await.map_err(|_| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong")
+            })??;
             ReplayCreated::Queued(id)
         }
     };
-    Ok(JsonOk(queued_view(created, ctx.store.behaviour())))
+    Ok(JsonOk(queued_view(created, behaviour)))
 }
 
 /// The answer to a replay request.
