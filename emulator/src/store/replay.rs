@@ -346,9 +346,7 @@ impl State {
         if !behaviour.is_production() {
             let tasks = &self.tasks;
             for index in self.task_index.values_mut() {
-                index
-                    .ids
-                    .retain(|id| tasks.get(id).is_some_and(|t| t.is_live(at)));
+                index.ids.retain(|id| tasks.contains_key(id));
             }
         }
     }
