@@ -86,7 +86,7 @@ async fn three_finished_tasks(api: &Api, app: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn p1_production_skips_expired_tasks_after_computing_has_more() {
-    let ttl = Duration::from_millis(200);
+    let ttl = Duration::from_millis(400);
     let (_emu, api) = start_in(Behaviour::Production, builder().replay_task_ttl(ttl)).await;
     let app = api.app_with_events(&["e"]).await;
     let tasks = three_finished_tasks(&api, &app).await;
@@ -121,7 +121,7 @@ async fn p1_production_skips_expired_tasks_after_computing_has_more() {
 
 #[tokio::test]
 async fn p1_documented_drops_expired_tasks_from_the_index() {
-    let ttl = Duration::from_millis(200);
+    let ttl = Duration::from_millis(400);
     let (_emu, api) = start_in(Behaviour::Documented, builder().replay_task_ttl(ttl)).await;
     let app = api.app_with_events(&["e"]).await;
     let tasks = three_finished_tasks(&api, &app).await;
@@ -142,7 +142,7 @@ async fn p1_documented_drops_expired_tasks_from_the_index() {
 
 #[tokio::test]
 async fn p1_the_task_index_expires_as_a_whole_in_both_behaviours() {
-    let ttl = Duration::from_millis(200);
+    let ttl = Duration::from_millis(400);
     for behaviour in BOTH {
         let (_emu, api) = start_in(behaviour, builder().replay_task_index_ttl(ttl)).await;
         let app = api.app_with_events(&["e"]).await;
@@ -342,12 +342,12 @@ async fn p4_without_the_option_nothing_is_limited() {
 // P5: a repeat while the first request is still queuing.
 
 async fn concurrent_repeat(behaviour: Behaviour) -> (Value, Value, Value) {
-    let slow = builder().replay_queue_delay(Duration::from_millis(300));
+    let slow = builder().replay_queue_delay(Duration::from_millis(600));
     let (_emu, api) = start_in(behaviour, slow).await;
     let app = api.app_with_events(&["e"]).await;
     let body = json!({"delivery_ids": ["1"], "idempotency_key": "nightly"});
     let (first, repeat) = tokio::join!(replay(&api, &app, body.clone()), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         replay(&api, &app, body.clone()).await
     });
     let later = replay(&api, &app, body).await;
@@ -384,7 +384,7 @@ async fn p5_documented_answers_a_repeat_with_the_task_id() {
 
 #[tokio::test]
 async fn p5_a_request_still_queuing_counts_against_the_limit() {
-    let slow = builder().replay_queue_delay(Duration::from_millis(300));
+    let slow = builder().replay_queue_delay(Duration::from_millis(600));
     let (_emu, api) = start_in(Behaviour::Production, slow).await;
     let app = api.app_with_events(&["e"]).await;
     let path = format!("/webhooks/apps/{}/deliveries/replay", slug(&app));
@@ -394,7 +394,7 @@ async fn p5_a_request_still_queuing_counts_against_the_limit() {
         replay(&api, &app, keyed("b")),
         replay(&api, &app, keyed("c")),
         async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
             api.post(&path, json!({"delivery_ids": ["1"]})).await
         }
     );
@@ -692,7 +692,7 @@ async fn p15_with_the_cache_changes_within_its_lifetime_are_not_seen() {
 
 #[tokio::test]
 async fn p15_the_cache_entry_expires_after_its_lifetime() {
-    let ttl = Duration::from_millis(200);
+    let ttl = Duration::from_millis(400);
     let (_emu, api) = start_in(
         Behaviour::Production,
         builder().subscription_cache_ttl(Some(ttl)),
