@@ -18,6 +18,21 @@ usage: wacht-webhooks-emulator [options]
                            other targets are recorded as connection failures
   --documented             serve the API as documented instead of reproducing
                            the production service's quirks (the default)
+  --api-rate-limit N/DUR   at most N API requests per DUR, e.g. 100/1m; over it:
+                           429 \"Rate limit exceeded. Retry after S seconds\"
+                           (no Retry-After header unless --documented)
+                           (default: no limit)
+  --subscription-cache-ttl DUR
+                           read trigger subscriptions through a cache of this
+                           lifetime without invalidation, as production does
+                           with 300s (default: no cache)
+  --replay-task-ttl DUR    a replay task record expires DUR after its last
+                           update (default 2h)
+  --replay-index-ttl DUR   an app's replay task index expires DUR after its
+                           last task was queued (default 24h)
+  --replay-queue-delay DUR time a replay request takes to queue its task; a
+                           repeat with the same idempotency key meanwhile gets
+                           task_id null unless --documented (default 0ms)
   -h, --help               show this help";
 
 /// What the command line asks for.
@@ -44,6 +59,16 @@ pub struct Args {
     pub loopback_only: bool,
     /// `--documented`.
     pub documented: bool,
+    /// `--api-rate-limit`: requests per window.
+    pub api_rate_limit: Option<(u32, Duration)>,
+    /// `--subscription-cache-ttl`.
+    pub subscription_cache_ttl: Option<Duration>,
+    /// `--replay-task-ttl`.
+    pub replay_task_ttl: Option<Duration>,
+    /// `--replay-index-ttl`.
+    pub replay_task_index_ttl: Option<Duration>,
+    /// `--replay-queue-delay`.
+    pub replay_queue_delay: Option<Duration>,
 }
 
 /// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
@@ -60,6 +85,11 @@ pub fn parse(
         strict_urls: false,
         loopback_only: false,
         documented: false,
+        api_rate_limit: None,
+        subscription_cache_ttl: None,
+        replay_task_ttl: None,
+        replay_task_index_ttl: None,
+        replay_queue_delay: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -90,6 +120,22 @@ pub fn parse(
             "--strict-urls" => parsed.strict_urls = true,
             "--loopback-only" => parsed.loopback_only = true,
             "--documented" => parsed.documented = true,
+            "--api-rate-limit" => {
+                parsed.api_rate_limit = Some(parse_rate(&value("--api-rate-limit")?)?)
+            }
+            "--subscription-cache-ttl" => {
+                parsed.subscription_cache_ttl =
+                    Some(parse_duration(&value("--subscription-cache-ttl")?)?)
+            }
+            "--replay-task-ttl" => {
+                parsed.replay_task_ttl = Some(parse_duration(&value("--replay-task-ttl")?)?)
+            }
+            "--replay-index-ttl" => {
+                parsed.replay_task_index_ttl = Some(parse_duration(&value("--replay-index-ttl")?)?)
+            }
+            "--replay-queue-delay" => {
+                parsed.replay_queue_delay = Some(parse_duration(&value("--replay-queue-delay")?)?)
+            }
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
@@ -108,6 +154,18 @@ pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
         return Err("--retry-schedule needs at least one duration".into());
     }
     Ok(schedule)
+}
+
+/// Parses `N/DUR`, e.g. `100/1m`: at least one request per a non-empty window.
+pub fn parse_rate(raw: &str) -> Result<(u32, Duration), String> {
+    let invalid = || format!("invalid rate '{raw}': use N/DURATION, e.g. 100/1m");
+    let (count, window) = raw.split_once('/').ok_or_else(invalid)?;
+    let count: u32 = count.trim().parse().map_err(|_| invalid())?;
+    let window = parse_duration(window.trim())?;
+    if count == 0 || window.is_zero() {
+        return Err(invalid());
+    }
+    Ok((count, window))
 }
 
 /// Parses one duration with a unit: `ms`, `s`, `m` or `h`.
@@ -184,6 +242,45 @@ mod tests {
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--listen"]).is_err());
         assert_eq!(args(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn production_parity_options() {
+        let Ok(Command::Run(a)) = args(&[]) else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                a.api_rate_limit,
+                a.subscription_cache_ttl,
+                a.replay_task_ttl,
+                a.replay_task_index_ttl,
+                a.replay_queue_delay
+            ),
+            (None, None, None, None, None)
+        );
+        let Ok(Command::Run(a)) = args(&[
+            "--api-rate-limit",
+            "100/1m",
+            "--subscription-cache-ttl=300s",
+            "--replay-task-ttl",
+            "2h",
+            "--replay-index-ttl",
+            "24h",
+            "--replay-queue-delay",
+            "50ms",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(a.api_rate_limit, Some((100, Duration::from_secs(60))));
+        assert_eq!(a.subscription_cache_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(a.replay_task_ttl, Some(Duration::from_secs(7200)));
+        assert_eq!(a.replay_task_index_ttl, Some(Duration::from_secs(86_400)));
+        assert_eq!(a.replay_queue_delay, Some(Duration::from_millis(50)));
+        for bad in ["100", "0/1m", "5/0s", "x/1m", "5/1d"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert!(args(&["--api-rate-limit"]).is_err());
     }
 
     #[test]

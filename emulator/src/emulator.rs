@@ -9,11 +9,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, Ctx};
+use crate::api::{self, Ctx, RateLimiter};
 use crate::behaviour::Behaviour;
 use crate::delivery::{Engine, EngineConfig};
 use crate::replay::Replayer;
-use crate::store::Store;
+use crate::store::{Store, Timing};
 
 /// The API key accepted when none is configured.
 pub const DEFAULT_API_KEY: &str = "emulator_key";
@@ -54,6 +54,9 @@ pub struct EmulatorBuilder {
     allow_private_urls: bool,
     loopback_only: bool,
     replay_item_delay: Duration,
+    replay_queue_delay: Duration,
+    timing: Timing,
+    api_rate_limit: Option<(u32, Duration)>,
     listen: SocketAddr,
     behaviour: Behaviour,
 }
@@ -67,6 +70,9 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("allow_private_urls", &self.allow_private_urls)
             .field("loopback_only", &self.loopback_only)
             .field("replay_item_delay", &self.replay_item_delay)
+            .field("replay_queue_delay", &self.replay_queue_delay)
+            .field("timing", &self.timing)
+            .field("api_rate_limit", &self.api_rate_limit)
             .field("listen", &self.listen)
             .field("behaviour", &self.behaviour)
             .finish()
@@ -81,6 +87,9 @@ impl Default for EmulatorBuilder {
             allow_private_urls: true,
             loopback_only: false,
             replay_item_delay: Duration::ZERO,
+            replay_queue_delay: Duration::ZERO,
+            timing: Timing::default(),
+            api_rate_limit: None,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             behaviour: Behaviour::default(),
         }
@@ -120,6 +129,60 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long queuing a replay request takes before it is answered (default none).
+    ///
+    /// In production behaviour the request's idempotency key is reserved during that time, as
+    /// the production service does while it queues the task: a repeat of the request with the
+    /// same key meanwhile answers `{"status":"queued","task_id":null}`. The documented behaviour
+    /// queues at once and only answers after the delay, so a repeat always gets the task id.
+    pub fn replay_queue_delay(mut self, delay: Duration) -> Self {
+        self.replay_queue_delay = delay;
+        self
+    }
+
+    /// How long a replay task record lives after its last update (default 2 h, like production).
+    ///
+    /// An expired task answers 404 and is left out of the task list. In production behaviour its
+    /// id stays in the app's task index (see [`replay_task_index_ttl`](Self::replay_task_index_ttl)),
+    /// so list pages come back short or empty while `has_more` is `true`; the documented behaviour
+    /// removes it from the index too, so pages stay full.
+    pub fn replay_task_ttl(mut self, ttl: Duration) -> Self {
+        self.timing.replay_task_ttl = ttl;
+        self
+    }
+
+    /// How long an app's replay task index lives after the last task was queued (default 24 h,
+    /// like production); a task that was queued but never started lives as long. When the index
+    /// expires the task list is empty until the next replay.
+    pub fn replay_task_index_ttl(mut self, ttl: Duration) -> Self {
+        self.timing.replay_task_index_ttl = ttl;
+        self
+    }
+
+    /// Read trigger fan-out subscriptions through a cache with this lifetime, as the production
+    /// service does with 300 s and no invalidation (default `None`: no cache, changes apply at
+    /// once). Independent of [`behaviour`](Self::behaviour).
+    ///
+    /// The cache holds, per app and event name, the subscribed active endpoints with their filter
+    /// rules and attempt limits as they were when a trigger first read them. Until the entry is
+    /// `ttl` old, an endpoint created, subscribed or re-filtered since receives nothing new, and
+    /// one deactivated since is still picked (its delivery then ends `endpoint_disabled`); an
+    /// endpoint deleted since is skipped.
+    pub fn subscription_cache_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.timing.subscription_cache_ttl = ttl;
+        self
+    }
+
+    /// Limit the API to `max_requests` authenticated requests per `per` window (default: no
+    /// limit). A request over the limit answers 429 with the error envelope and the message
+    /// "Rate limit exceeded. Retry after N seconds" (N: the seconds left in the window); in
+    /// production behaviour without a `Retry-After` header, like the production service, in
+    /// documented behaviour with `Retry-After: N`.
+    pub fn api_rate_limit(mut self, max_requests: u32, per: Duration) -> Self {
+        self.api_rate_limit = Some((max_requests, per));
+        self
+    }
+
     /// The address to listen on (default `127.0.0.1:0`, a free port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
@@ -148,7 +211,14 @@ impl EmulatorBuilder {
             addr: self.listen,
             source,
         })?;
-        let store = Arc::new(Store::new(self.behaviour));
+        if let Some((max, per)) = self.api_rate_limit {
+            if max == 0 || per.is_zero() {
+                return Err(StartError::Config(
+                    "the API rate limit needs at least one request per non-empty window".into(),
+                ));
+            }
+        }
+        let store = Arc::new(Store::with_timing(self.behaviour, self.timing));
         let engine = Engine::new(
             store.clone(),
             EngineConfig {
@@ -158,12 +228,20 @@ impl EmulatorBuilder {
         )
         .map_err(|e| StartError::HttpClient(Box::new(e)))?;
         let ctx = Ctx {
-            replayer: Replayer::new(store.clone(), engine.clone(), self.replay_item_delay),
+            replayer: Replayer::new(
+                store.clone(),
+                engine.clone(),
+                self.replay_item_delay,
+                self.replay_queue_delay,
+            ),
             store,
             engine: engine.clone(),
             api_key: Arc::from(self.api_key.as_str()),
             strict_urls: !self.allow_private_urls,
             loopback_only: self.loopback_only,
+            rate_limiter: self
+                .api_rate_limit
+                .map(|(max, per)| Arc::new(RateLimiter::new(max, per))),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         // Small JSON answers go out at once instead of waiting on Nagle's algorithm.

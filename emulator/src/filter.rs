@@ -8,6 +8,8 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use crate::behaviour::Behaviour;
+
 /// The operators a path may map to.
 const OPERATORS: [&str; 10] = [
     "$eq",
@@ -117,19 +119,36 @@ fn has_operator_keys(value: &Value) -> bool {
 }
 
 /// Whether `payload` satisfies `rules` (`null` and `{}` match everything).
-pub fn matches(rules: &Value, payload: &Value) -> bool {
+///
+/// In production behaviour string `$gte` / `$lte` compare strictly (like `$gt` / `$lt`), as the
+/// production service does; numbers are unaffected.
+pub fn matches(rules: &Value, payload: &Value, behaviour: Behaviour) -> bool {
+    let bounds = if behaviour.is_production() {
+        StringBounds::Strict
+    } else {
+        StringBounds::Inclusive
+    };
     match rules {
-        Value::Object(object) => object_matches(object, payload),
+        Value::Object(object) => object_matches(object, payload, bounds),
         Value::Null => true,
         _ => false,
     }
 }
 
-fn object_matches(rules: &Map<String, Value>, payload: &Value) -> bool {
+/// How string `$gte` / `$lte` treat equal strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StringBounds {
+    /// As written: equal strings satisfy them.
+    Inclusive,
+    /// Production: equal strings do not.
+    Strict,
+}
+
+fn object_matches(rules: &Map<String, Value>, payload: &Value, bounds: StringBounds) -> bool {
     rules.iter().all(|(key, value)| match key.as_str() {
-        "$and" => group_items(value).all(|r| object_matches(r, payload)),
-        "$or" => group_items(value).any(|r| object_matches(r, payload)),
-        path => path_matches(lookup(payload, path), value),
+        "$and" => group_items(value).all(|r| object_matches(r, payload, bounds)),
+        "$or" => group_items(value).any(|r| object_matches(r, payload, bounds)),
+        path => path_matches(lookup(payload, path), value, bounds),
     })
 }
 
@@ -147,16 +166,21 @@ fn lookup<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
         .try_fold(payload, |node, segment| node.as_object()?.get(segment))
 }
 
-fn path_matches(found: Option<&Value>, expected: &Value) -> bool {
+fn path_matches(found: Option<&Value>, expected: &Value, bounds: StringBounds) -> bool {
     match operator_object(expected) {
         Some(operators) => operators
             .iter()
-            .all(|(op, operand)| operator_matches(op, found, operand)),
+            .all(|(op, operand)| operator_matches(op, found, operand, bounds)),
         None => found.is_some_and(|v| values_equal(v, expected)),
     }
 }
 
-fn operator_matches(op: &str, found: Option<&Value>, operand: &Value) -> bool {
+fn operator_matches(
+    op: &str,
+    found: Option<&Value>,
+    operand: &Value,
+    bounds: StringBounds,
+) -> bool {
     if op == "$exists" {
         return operand.as_bool() == Some(found.is_some());
     }
@@ -164,15 +188,18 @@ fn operator_matches(op: &str, found: Option<&Value>, operand: &Value) -> bool {
     let Some(value) = found else {
         return false;
     };
+    let strict = bounds == StringBounds::Strict && value.is_string();
     match op {
         "$eq" => values_equal(value, operand),
         "$ne" => !values_equal(value, operand),
         "$gt" => compare(value, operand) == Some(Ordering::Greater),
+        "$gte" if strict => compare(value, operand) == Some(Ordering::Greater),
         "$gte" => matches!(
             compare(value, operand),
             Some(Ordering::Greater | Ordering::Equal)
         ),
         "$lt" => compare(value, operand) == Some(Ordering::Less),
+        "$lte" if strict => compare(value, operand) == Some(Ordering::Less),
         "$lte" => matches!(
             compare(value, operand),
             Some(Ordering::Less | Ordering::Equal)
@@ -237,13 +264,18 @@ mod tests {
 
     fn m(rules: Value, payload: Value) -> bool {
         validate(&rules, None).unwrap();
-        matches(&rules, &payload)
+        matches(&rules, &payload, Behaviour::Documented)
+    }
+
+    fn production(rules: Value, payload: Value) -> bool {
+        validate(&rules, None).unwrap();
+        matches(&rules, &payload, Behaviour::Production)
     }
 
     #[test]
     fn empty_rules_match_everything() {
         assert!(m(json!({}), json!({"a": 1})));
-        assert!(matches(&Value::Null, &json!(null)));
+        assert!(matches(&Value::Null, &json!(null), Behaviour::Production));
     }
 
     #[test]
@@ -270,6 +302,20 @@ mod tests {
         assert!(!m(json!({"n": {"$gt": "1"}}), p.clone()));
         assert!(!m(json!({"n": {"$eq": "5"}}), p.clone()));
         assert!(m(json!({"n": {"$ne": "5"}}), p));
+    }
+
+    #[test]
+    fn production_string_bounds_are_strict() {
+        let p = json!({"n": 5, "s": "m"});
+        assert!(!production(json!({"s": {"$gte": "m"}}), p.clone()));
+        assert!(!production(json!({"s": {"$lte": "m"}}), p.clone()));
+        assert!(production(
+            json!({"s": {"$gte": "a", "$lte": "z"}}),
+            p.clone()
+        ));
+        assert!(m(json!({"s": {"$gte": "m", "$lte": "m"}}), p.clone()));
+        // Numbers keep inclusive bounds.
+        assert!(production(json!({"n": {"$gte": 5, "$lte": 5}}), p));
     }
 
     #[test]

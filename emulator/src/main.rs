@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emulator = Emulator::builder()
+    let mut builder = Emulator::builder()
         .listen(args.listen)
         .api_key(args.api_key)
         .retry_schedule(args.retry_schedule)
@@ -35,8 +35,20 @@ async fn main() -> ExitCode {
         } else {
             Behaviour::Production
         })
-        .start()
-        .await;
+        .subscription_cache_ttl(args.subscription_cache_ttl);
+    if let Some((max, per)) = args.api_rate_limit {
+        builder = builder.api_rate_limit(max, per);
+    }
+    if let Some(ttl) = args.replay_task_ttl {
+        builder = builder.replay_task_ttl(ttl);
+    }
+    if let Some(ttl) = args.replay_task_index_ttl {
+        builder = builder.replay_task_index_ttl(ttl);
+    }
+    if let Some(delay) = args.replay_queue_delay {
+        builder = builder.replay_queue_delay(delay);
+    }
+    let emulator = builder.start().await;
     let emulator = match emulator {
         Ok(emulator) => emulator,
         Err(error) => {

@@ -12,15 +12,31 @@ pub struct Replayer {
     store: Arc<Store>,
     engine: Engine,
     item_delay: Duration,
+    queue_delay: Duration,
 }
 
 impl Replayer {
-    /// A runner that waits `item_delay` between items (zero: it only yields to other work).
-    pub fn new(store: Arc<Store>, engine: Engine, item_delay: Duration) -> Self {
+    /// A runner that waits `item_delay` between items (zero: it only yields to other work) and
+    /// takes `queue_delay` to queue a task.
+    pub fn new(
+        store: Arc<Store>,
+        engine: Engine,
+        item_delay: Duration,
+        queue_delay: Duration,
+    ) -> Self {
         Self {
             store,
             engine,
             item_delay,
+            queue_delay,
+        }
+    }
+
+    /// The time queuing a replay request takes (none by default).
+    pub async fn queue_pause(&self) {
+        if !self.queue_delay.is_zero() {
+            // A shutdown cuts the wait short; the request still gets its answer.
+            self.engine.sleep(self.queue_delay).await;
         }
     }
 

@@ -1,8 +1,6 @@
 //! The JSON bodies the API accepts. A body that does not deserialise is a 422; the rules that need
 //! the state (unknown events, ranges, duplicates) are checked by the store and answer 400/404/409.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -62,8 +60,9 @@ pub struct CreateEndpointRequest {
     pub subscriptions: Vec<SubscriptionInput>,
     #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
+    /// Any JSON here; the store applies the behaviour's rule.
     #[serde(default, deserialize_with = "non_null")]
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<Value>,
     #[serde(default, deserialize_with = "non_null")]
     pub max_retries: Option<i64>,
     #[serde(default, deserialize_with = "non_null")]
@@ -79,8 +78,9 @@ pub struct UpdateEndpointRequest {
     pub url: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
     pub description: Option<String>,
+    /// Any JSON here; the store applies the behaviour's rule.
     #[serde(default, deserialize_with = "non_null")]
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<Value>,
     #[serde(default, deserialize_with = "non_null")]
     pub max_retries: Option<i64>,
     #[serde(default, deserialize_with = "non_null")]

@@ -49,7 +49,7 @@ pub struct EndpointView {
     pub app_slug: String,
     pub url: String,
     pub description: Option<String>,
-    pub headers: Map<String, Value>,
+    pub headers: Value,
     pub is_active: bool,
     pub max_retries: u32,
     pub timeout_seconds: i64,

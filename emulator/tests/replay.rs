@@ -9,6 +9,7 @@ use common::{
     Reply,
 };
 use serde_json::{json, Value};
+use wacht_webhooks_emulator::Behaviour;
 
 fn slug(app: &Value) -> String {
     app["app_slug"].as_str().unwrap().to_string()
@@ -44,7 +45,8 @@ async fn delivered(api: &Api, app: &Value, event: &str, payloads: &[Value]) -> V
 
 #[tokio::test]
 async fn replay_by_ids_sends_new_deliveries_signed_with_the_current_secret() {
-    let (_emu, api) = start().await;
+    // The original payload in a fresh envelope is the documented behaviour (P3).
+    let (_emu, api) = start_with(builder().behaviour(Behaviour::Documented)).await;
     let receiver = Receiver::start().await;
     let app = api.app_with_events(&["e"]).await;
     api.endpoint(&app, &receiver.url("/hook"), "e", json!({}))

@@ -5,6 +5,7 @@ mod catalogs;
 mod deliveries;
 mod endpoints;
 mod extract;
+mod rate_limit;
 mod replay;
 mod stats;
 
@@ -23,6 +24,8 @@ use crate::error::ApiError;
 use crate::replay::Replayer;
 use crate::store::Store;
 
+pub use rate_limit::RateLimiter;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct Ctx {
@@ -38,6 +41,8 @@ pub struct Ctx {
     pub strict_urls: bool,
     /// Whether deliveries stay on loopback (then strict checks resolve no hostnames).
     pub loopback_only: bool,
+    /// The API rate limit, when one is configured.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The router serving every route of the wire reference.
@@ -120,7 +125,8 @@ async fn method_not_allowed() -> Response {
     ApiError::method_not_allowed().into_response()
 }
 
-/// `Authorization: Bearer <key>`: anything else is a 401.
+/// `Authorization: Bearer <key>`: anything else is a 401. An authenticated request over the API
+/// rate limit is a 429.
 async fn require_api_key(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
@@ -131,7 +137,14 @@ async fn require_api_key(State(ctx): State<Ctx>, request: Request, next: Next) -
         .map(|(_, key)| key.trim());
     match presented {
         Some(key) if constant_time_eq(key.as_bytes(), ctx.api_key.as_bytes()) => {
-            next.run(request).await
+            let limited = ctx
+                .rate_limiter
+                .as_ref()
+                .and_then(|limiter| limiter.check(Instant::now()));
+            match limited {
+                Some(wait) => rate_limit::too_many_requests(wait, ctx.store.behaviour()),
+                None => next.run(request).await,
+            }
         }
         _ => ApiError::unauthorized().into_response(),
     }

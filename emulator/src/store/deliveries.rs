@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::{failure_window_start, paginate, PageRequest, State, Store};
 use crate::analytics::{AttemptFacts, DeliveryFacts};
+use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::signing::SigningKey;
@@ -250,7 +251,7 @@ impl Store {
             return Err(ApiError::not_found("Webhook app not found"));
         }
         let app_id = app.id;
-        let (targets, filtered_count) = state.subscribers(app_id, event_name, &payload);
+        let (targets, filtered_count) = self.subscribers(&mut state, app_id, event_name, &payload);
         let mut outcome = TriggerOutcome {
             delivery_ids: Vec::with_capacity(targets.len()),
             filtered_count,
@@ -317,9 +318,11 @@ impl Store {
         page: PageRequest,
     ) -> ApiResult<Page<DeliveryView>> {
         let app = state.app(app_slug)?;
-        if let Some(status) = filter.status.as_deref()
-            && EndpointEventKind::from_status(status).is_some()
-        {
+        let endpoint_row_status = filter
+            .status
+            .as_deref()
+            .and_then(EndpointEventKind::from_status);
+        if endpoint_row_status.is_some() {
             // Only production mixes endpoint rows into the list.
             return Ok(paginate(std::iter::empty(), page));
         }
@@ -475,7 +478,7 @@ impl Store {
             conclude(delivery, DeliveryStatus::EndpointDisabled);
             return AttemptPlan::Finished;
         };
-        if !still_wanted(endpoint, delivery) {
+        if !still_wanted(endpoint, delivery, self.behaviour) {
             conclude(delivery, DeliveryStatus::Filtered);
             return AttemptPlan::Finished;
         }
@@ -491,11 +494,7 @@ impl Store {
             timestamp: delivery.webhook_timestamp,
             body: delivery.body.clone(),
             key: app.key.clone(),
-            headers: endpoint
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect(),
+            headers: super::endpoints::outbound_headers(&endpoint.headers),
             timeout: Duration::from_secs(endpoint.timeout_seconds.max(1) as u64),
         }))
     }
@@ -652,66 +651,14 @@ impl Store {
     }
 }
 
-impl State {
-    /// The active endpoints of an app subscribed to `event_name` whose filter matches the payload
-    /// (as `(endpoint id, max attempts)`), and how many subscribed ones the filter excluded.
-    fn subscribers(
-        &self,
-        app_id: i64,
-        event_name: &str,
-        payload: &Value,
-    ) -> (Vec<(i64, u32)>, u64) {
-        let mut targets = Vec::new();
-        let mut filtered = 0;
-        let active = self
-            .endpoints
-            .values()
-            .filter(|e| e.app_id == app_id && e.is_active);
-        for endpoint in active {
-            let sub = endpoint
-                .subscriptions
-                .iter()
-                .find(|s| s.event_name == event_name);
-            match sub {
-                Some(sub) if filter::matches(&sub.filter_rules, payload) => {
-                    targets.push((endpoint.id, endpoint.max_retries));
-                }
-                Some(_) => filtered += 1,
-                None => {}
-            }
-        }
-        (targets, filtered)
-    }
-
-    /// Inserts a delivery that replays `original` to the same endpoint, with a new id and timestamp.
-    pub(super) fn insert_replay_of(&mut self, original_id: i64, id: i64) -> Option<i64> {
-        let original = self.deliveries.get(&original_id)?;
-        let max_attempts = self.endpoints.get(&original.endpoint_id)?.max_retries;
-        let delivery = NewDelivery {
-            id,
-            app_id: original.app_id,
-            endpoint_id: original.endpoint_id,
-            event_name: original.event_name.clone(),
-            payload: original.payload.clone(),
-            filter_event: original.filter_event.clone(),
-            require_subscription: original.require_subscription,
-            max_attempts,
-            created: now(),
-        }
-        .build();
-        self.deliveries.insert(id, delivery);
-        Some(id)
-    }
-}
-
 /// Whether the endpoint still subscribes (when required) and its filter still matches.
-pub(super) fn still_wanted(endpoint: &Endpoint, delivery: &Delivery) -> bool {
+pub(super) fn still_wanted(endpoint: &Endpoint, delivery: &Delivery, behaviour: Behaviour) -> bool {
     let sub = endpoint
         .subscriptions
         .iter()
         .find(|s| s.event_name == delivery.filter_event);
     match sub {
-        Some(sub) => filter::matches(&sub.filter_rules, &delivery.payload),
+        Some(sub) => filter::matches(&sub.filter_rules, &delivery.payload, behaviour),
         None => !delivery.require_subscription,
     }
 }

@@ -1,11 +1,12 @@
 //! Endpoints: validation of their settings and subscriptions, and their lifecycle.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use serde_json::{json, Map, Value};
 
 use super::model::{Endpoint, EndpointEvent, EndpointEventKind, RateLimit, Subscription};
 use super::{failure_window_start, paginate, PageRequest, State, Store};
+use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::requests::{
@@ -30,9 +31,10 @@ impl Store {
         app_slug: &str,
         request: CreateEndpointRequest,
     ) -> ApiResult<EndpointView> {
+        let headers =
+            headers(request.headers, self.behaviour)?.unwrap_or_else(|| Value::Object(Map::new()));
         let max_retries = max_retries(request.max_retries)?.unwrap_or(DEFAULT_MAX_RETRIES);
         let timeout_seconds = request.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-        let headers = headers(request.headers).unwrap_or_default();
         let rate_limit = rate_limit(request.rate_limit_config);
         let id = self.next_id();
         let mut state = self.lock();
@@ -99,9 +101,9 @@ impl Store {
         endpoint_id: i64,
         request: UpdateEndpointRequest,
     ) -> ApiResult<EndpointView> {
+        let headers = headers(request.headers, self.behaviour)?;
         let max_retries = max_retries(request.max_retries)?;
         let timeout_seconds = request.timeout_seconds;
-        let headers = headers(request.headers);
         let rate_limit = rate_limit(request.rate_limit_config);
         let mut state = self.lock();
         let app_id = state.app_id(app_slug)?;
@@ -152,6 +154,8 @@ impl Store {
     /// `testWebhookEndpoint`: queues a `test.webhook` delivery and returns its id.
     ///
     /// The filter of the endpoint's subscription to `event_name` (if any) still applies when it is sent.
+    /// Production ignores the app slug of the path: any endpoint of the deployment is found by
+    /// its id; the documented behaviour answers 404 for an endpoint of another app.
     pub fn queue_test_delivery(
         &self,
         app_slug: &str,
@@ -161,8 +165,16 @@ impl Store {
     ) -> ApiResult<i64> {
         let id = self.next_id();
         let mut state = self.lock();
-        let app_id = state.app_id(app_slug)?;
-        let endpoint = state.app_endpoint_mut(app_id, endpoint_id)?;
+        let endpoint = if self.behaviour.is_production() {
+            state
+                .endpoints
+                .get(&endpoint_id)
+                .ok_or_else(|| ApiError::not_found("Webhook endpoint not found"))?
+        } else {
+            let app_id = state.app_id(app_slug)?;
+            state.app_endpoint_mut(app_id, endpoint_id)?
+        };
+        let app_id = endpoint.app_id;
         let max_attempts = endpoint.max_retries;
         let created = now();
         let payload = payload.unwrap_or_else(
@@ -335,15 +347,31 @@ fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
     }
 }
 
-/// Custom headers as stored: the spec cannot constrain header names, so anything is kept and
-/// headers that are not valid HTTP are left out when sending.
-fn headers(value: Option<BTreeMap<String, String>>) -> Option<Map<String, Value>> {
-    value.map(|headers| {
-        headers
-            .into_iter()
-            .map(|(name, value)| (name, Value::String(value)))
-            .collect()
-    })
+/// Custom headers as stored: the spec cannot constrain header names, so any name is kept and
+/// headers that are not valid HTTP are left out when sending. Production stores whatever JSON it
+/// is given; the documented behaviour takes only an object of strings (else 422).
+fn headers(value: Option<Value>, behaviour: Behaviour) -> ApiResult<Option<Value>> {
+    let documented_shape = |v: &Value| {
+        v.as_object()
+            .is_some_and(|map| map.values().all(Value::is_string))
+    };
+    match value {
+        Some(v) if !behaviour.is_production() && !documented_shape(&v) => {
+            Err(ApiError::invalid_payload())
+        }
+        other => Ok(other),
+    }
+}
+
+/// The headers a delivery adds: the string values of the stored object. Like the production
+/// service, non-string values (and stored headers that are not an object) send nothing.
+pub(super) fn outbound_headers(stored: &Value) -> Vec<(String, String)> {
+    stored
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string())))
+        .collect()
 }
 
 /// The throttle as given; a window or count below 1 throttles nothing (see [`RateLimit::applies`]).

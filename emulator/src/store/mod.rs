@@ -10,9 +10,11 @@ mod deliveries;
 mod endpoints;
 pub mod model;
 mod replay;
+mod subscription_cache;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
@@ -20,10 +22,37 @@ use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::views::Page;
 use crate::wire::IdGenerator;
-use model::{App, Catalog, Delivery, Endpoint, EndpointEvent, ReplayTask};
+use model::{App, Catalog, Delivery, Endpoint, EndpointEvent, ReplayKey, ReplayTask, TaskIndex};
+use subscription_cache::SubscriptionCache;
 
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
-pub use replay::{ReplayCreated, ReplayItem};
+pub use replay::{ReplayCreated, ReplayItem, ReplayStart};
+
+/// How long a replay task record lives after its last update (production: 2 h).
+pub const DEFAULT_REPLAY_TASK_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long an app's replay task index lives after the last task was queued (production: 24 h).
+pub const DEFAULT_REPLAY_TASK_INDEX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Lifetimes and caches of the store: timing only, independent of the [`Behaviour`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// A replay task record expires this long after its last update.
+    pub replay_task_ttl: Duration,
+    /// An app's replay task index expires this long after its last task was queued.
+    pub replay_task_index_ttl: Duration,
+    /// Trigger fan-out reads subscriptions through a cache with this lifetime (`None`: no cache).
+    pub subscription_cache_ttl: Option<Duration>,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            replay_task_ttl: DEFAULT_REPLAY_TASK_TTL,
+            replay_task_index_ttl: DEFAULT_REPLAY_TASK_INDEX_TTL,
+            subscription_cache_ttl: None,
+        }
+    }
+}
 
 /// The window in which exhausted deliveries count towards deactivating an endpoint.
 const FAILURE_WINDOW_HOURS: i64 = 24;
@@ -44,6 +73,7 @@ pub struct Store {
     ids: IdGenerator,
     deployment_id: String,
     behaviour: Behaviour,
+    timing: Timing,
 }
 
 #[derive(Debug, Default)]
@@ -57,13 +87,21 @@ struct State {
     /// Endpoint rows of the delivery log (written in production only).
     endpoint_events: BTreeMap<i64, EndpointEvent>,
     tasks: BTreeMap<i64, ReplayTask>,
-    /// `(app id, key)` → `(task id, expiry)`.
-    idempotency: HashMap<(i64, String), (i64, DateTime<Utc>)>,
+    /// App id → the app's replay task index.
+    task_index: HashMap<i64, TaskIndex>,
+    /// `(app id, key)` → `(what the key stands for, expiry)`.
+    idempotency: HashMap<(i64, String), (ReplayKey, DateTime<Utc>)>,
+    subscription_cache: SubscriptionCache,
 }
 
 impl Store {
-    /// An empty store with a fresh deployment id, serving `behaviour`.
+    /// An empty store with a fresh deployment id, serving `behaviour` with the default timing.
     pub fn new(behaviour: Behaviour) -> Self {
+        Self::with_timing(behaviour, Timing::default())
+    }
+
+    /// An empty store with a fresh deployment id, serving `behaviour` with `timing`.
+    pub fn with_timing(behaviour: Behaviour, timing: Timing) -> Self {
         let ids = IdGenerator::new();
         let deployment_id = ids.next().to_string();
         Self {
@@ -71,6 +109,7 @@ impl Store {
             ids,
             deployment_id,
             behaviour,
+            timing,
         }
     }
 
@@ -174,6 +213,14 @@ fn paginate<T>(items: impl Iterator<Item = T>, page: PageRequest) -> Page<T> {
         limit: page.limit,
         offset: page.offset,
     }
+}
+
+/// `at + wait`, saturating far in the future instead of overflowing.
+fn later(at: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    ChronoDuration::from_std(wait)
+        .ok()
+        .and_then(|wait| at.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The start of the window in which endpoint failures count.

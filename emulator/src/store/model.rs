@@ -78,7 +78,8 @@ pub struct Endpoint {
     pub app_id: i64,
     pub url: String,
     pub description: Option<String>,
-    pub headers: Map<String, Value>,
+    /// As stored: an object of header values, or (production) any JSON another client sent.
+    pub headers: Value,
     pub is_active: bool,
     pub max_retries: u32,
     /// As given; attempts wait at least one second.
@@ -294,4 +295,30 @@ pub struct ReplayTask {
     pub replayed_count: u64,
     pub failed_count: u64,
     pub last_delivery_id: Option<i64>,
+    /// When the record expires: refreshed by every update of the task.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ReplayTask {
+    /// Whether the record still exists at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// An app's index of replay tasks: task ids in the order they were queued. The whole index expires
+/// a fixed time after the last task was added; its entries outlive the records they name.
+#[derive(Debug, Clone)]
+pub struct TaskIndex {
+    pub ids: Vec<i64>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What an idempotency key of a replay request stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayKey {
+    /// The first request with this key is still queuing its task.
+    Pending,
+    /// The task the first request queued.
+    Task(i64),
 }

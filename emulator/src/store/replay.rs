@@ -1,9 +1,14 @@
 //! Replay tasks: their creation rules, their step-by-step progress and their views.
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::sync::Arc;
 
-use super::model::{DeliveryStatus, ReplayTask, TaskStatus};
-use super::{paginate, PageRequest, State, Store};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde_json::Value;
+
+use super::deliveries::NewDelivery;
+use super::model::{DeliveryStatus, ReplayKey, ReplayTask, TaskIndex, TaskStatus};
+use super::{later, paginate, PageRequest, State, Store};
+use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::requests::{ReplayByRangeRequest, ReplayRequest};
 use crate::views::{Page, ReplayTaskView};
@@ -32,6 +37,34 @@ pub enum ReplayCreated {
     Queued(i64),
     /// The idempotency key names a task queued within the last 30 minutes.
     Repeat(i64),
+    /// The idempotency key's first request is still queuing its task (production only): the
+    /// answer carries no task id.
+    BeingQueued,
+}
+
+/// The first step of a replay request.
+#[derive(Debug)]
+pub enum ReplayStart {
+    /// Answered already (documented behaviour queues at once; repeats answer at once).
+    Done(ReplayCreated),
+    /// Production: the key is reserved; [`Store::finish_replay`] queues the task. Until then a
+    /// request with the same key is answered [`ReplayCreated::BeingQueued`].
+    Reserved(PendingReplay),
+}
+
+/// A replay request whose idempotency key is reserved and whose task is not yet queued.
+#[derive(Debug)]
+pub struct PendingReplay {
+    app_id: i64,
+    key: String,
+    selection: Selection,
+}
+
+/// What a replay request selects.
+#[derive(Debug)]
+enum Selection {
+    Ids(Vec<Option<i64>>),
+    Range(RangeSelection),
 }
 
 /// The result of processing one item of a task.
@@ -46,6 +79,7 @@ pub enum ReplayItem {
 }
 
 /// A validated date-range selection.
+#[derive(Debug)]
 struct RangeSelection {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -56,25 +90,20 @@ struct RangeSelection {
 }
 
 impl Store {
-    /// `replayWebhookDelivery(ies)`: validates and queues a task (or finds the idempotent repeat).
-    pub fn create_replay(
-        &self,
-        app_slug: &str,
-        request: ReplayRequest,
-    ) -> ApiResult<ReplayCreated> {
+    /// `replayWebhookDelivery(ies)`: validates the request and either answers it (documented
+    /// behaviour, idempotent repeats) or reserves its idempotency key (production: the task is
+    /// queued by [`Store::finish_replay`], and a repeat meanwhile gets no task id).
+    pub fn start_replay(&self, app_slug: &str, request: ReplayRequest) -> ApiResult<ReplayStart> {
         let key = request
             .idempotency_key()
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(str::to_string);
-        let (ids, range) = match request {
-            ReplayRequest::ByIds(r) => (
-                Some(validate_ids(
-                    r.delivery_ids.iter().map(|id| id.0).collect(),
-                )?),
-                None,
-            ),
-            ReplayRequest::ByRange(r) => (None, Some(validate_range(r)?)),
+        let selection = match request {
+            ReplayRequest::ByIds(r) => Selection::Ids(validate_ids(
+                r.delivery_ids.iter().map(|id| id.0).collect(),
+            )?),
+            ReplayRequest::ByRange(r) => Selection::Range(validate_range(r)?),
         };
         let task_id = self.next_id();
         let created = now();
@@ -82,32 +111,84 @@ impl Store {
         let app_id = state.app_id(app_slug)?;
         state.idempotency.retain(|_, (_, expiry)| *expiry > created);
         if let Some(key) = &key {
-            if let Some((existing, _)) = state.idempotency.get(&(app_id, key.clone())) {
-                return Ok(ReplayCreated::Repeat(*existing));
+            match state.idempotency.get(&(app_id, key.clone())) {
+                Some((ReplayKey::Task(existing), _)) => {
+                    return Ok(ReplayStart::Done(ReplayCreated::Repeat(*existing)))
+                }
+                Some((ReplayKey::Pending, _)) => {
+                    return Ok(ReplayStart::Done(ReplayCreated::BeingQueued))
+                }
+                None => {}
             }
         }
-        let running = state
-            .tasks
-            .values()
-            .filter(|t| t.app_id == app_id && t.status.is_running())
-            .count();
-        if running >= MAX_RUNNING_TASKS {
+        if state.active_replays(app_id) >= MAX_RUNNING_TASKS {
             return Err(ApiError::bad_request(
                 "Maximum 3 replay jobs can run at once for this app",
             ));
         }
-        let items = match (ids, range) {
-            (Some(ids), _) => ids,
-            (None, Some(range)) => state.range_items(app_id, &range),
-            (None, None) => Vec::new(),
-        };
-        state
-            .tasks
-            .insert(task_id, new_task(task_id, app_id, items, created));
         let key = key.unwrap_or_else(|| format!("auto_{task_id}"));
         let expiry = created + ChronoDuration::minutes(IDEMPOTENCY_MINUTES);
-        state.idempotency.insert((app_id, key), (task_id, expiry));
-        Ok(ReplayCreated::Queued(task_id))
+        let pending = PendingReplay {
+            app_id,
+            key,
+            selection,
+        };
+        if self.behaviour.is_production() {
+            state
+                .idempotency
+                .insert((app_id, pending.key.clone()), (ReplayKey::Pending, expiry));
+            return Ok(ReplayStart::Reserved(pending));
+        }
+        let id = self.queue_task(&mut state, task_id, pending, created);
+        Ok(ReplayStart::Done(ReplayCreated::Queued(id)))
+    }
+
+    /// Queues the task of a reserved replay request and binds its idempotency key to it. If the
+    /// app was deleted meanwhile, the reservation is dropped and the answer is a 404.
+    pub fn finish_replay(&self, pending: PendingReplay) -> ApiResult<i64> {
+        let task_id = self.next_id();
+        let created = now();
+        let mut state = self.lock();
+        if !state.apps.contains_key(&pending.app_id) {
+            state.idempotency.remove(&(pending.app_id, pending.key));
+            return Err(ApiError::not_found("Webhook app not found"));
+        }
+        Ok(self.queue_task(&mut state, task_id, pending, created))
+    }
+
+    /// Inserts a queued task, adds it to the app's index and binds the key to it.
+    fn queue_task(
+        &self,
+        state: &mut State,
+        task_id: i64,
+        pending: PendingReplay,
+        created: DateTime<Utc>,
+    ) -> i64 {
+        let PendingReplay {
+            app_id,
+            key,
+            selection,
+        } = pending;
+        let items = match selection {
+            Selection::Ids(ids) => ids,
+            Selection::Range(range) => state.range_items(app_id, &range, self.behaviour),
+        };
+        // A queued record lives as long as the index until the runner first updates it.
+        let index_expiry = later(created, self.timing.replay_task_index_ttl);
+        let mut task = new_task(task_id, app_id, items, created);
+        task.expires_at = index_expiry;
+        state.tasks.insert(task_id, task);
+        let index = state.task_index.entry(app_id).or_insert_with(|| TaskIndex {
+            ids: Vec::new(),
+            expires_at: index_expiry,
+        });
+        index.ids.push(task_id);
+        index.expires_at = index_expiry;
+        let expiry = created + ChronoDuration::minutes(IDEMPOTENCY_MINUTES);
+        state
+            .idempotency
+            .insert((app_id, key), (ReplayKey::Task(task_id), expiry));
+        task_id
     }
 
     /// Moves a queued task to running and returns its items; `None` if it was cancelled or is gone.
@@ -119,6 +200,7 @@ impl Store {
         }
         task.status = TaskStatus::Running;
         task.started_at = Some(now());
+        task.expires_at = later(now(), self.timing.replay_task_ttl);
         Some(task.items.clone())
     }
 
@@ -137,11 +219,12 @@ impl Store {
         let app_id = task.app_id;
         let result = match original_id.filter(|id| state.replayable(app_id, *id)) {
             Some(id) => state
-                .insert_replay_of(id, new_id)
+                .insert_replay_of(id, new_id, self.behaviour)
                 .map_or(ReplayItem::Skipped, ReplayItem::Replayed),
             None => ReplayItem::Skipped,
         };
         if let Some(task) = state.tasks.get_mut(&task_id) {
+            task.expires_at = later(now(), self.timing.replay_task_ttl);
             task.processed += 1;
             task.last_delivery_id = original_id.or(task.last_delivery_id);
             match result {
@@ -159,27 +242,46 @@ impl Store {
             if task.status.is_running() {
                 task.status = TaskStatus::Completed;
                 task.completed_at = Some(now());
+                task.expires_at = later(now(), self.timing.replay_task_ttl);
             }
         }
     }
 
-    /// `listWebhookReplayTasks`: newest first.
+    /// `listWebhookReplayTasks`: newest first, from the app's task index.
+    ///
+    /// Production computes `has_more` on the raw index and then leaves out the ids whose records
+    /// expired, so pages come back short or empty with `has_more: true`; the documented behaviour
+    /// drops expired records from the index first, so every page is full.
     pub fn list_replay_tasks(
         &self,
         app_slug: &str,
         page: PageRequest,
     ) -> ApiResult<Page<ReplayTaskView>> {
-        let state = self.lock();
-        let app = state.app(app_slug)?;
-        let tasks = state.tasks.values().rev().filter(|t| t.app_id == app.id);
-        let page = paginate(tasks, page);
+        let at = now();
+        let mut state = self.lock();
+        let app_id = state.app_id(app_slug)?;
+        state.expire_tasks(at, self.behaviour);
+        let state = &*state;
+        let slug = state.app_slug(app_id);
+        let ids = state
+            .task_index
+            .get(&app_id)
+            .map(|index| index.ids.as_slice())
+            .unwrap_or_default();
+        let live = |id: &i64| state.tasks.get(id).filter(|t| t.is_live(at));
+        let (data, has_more) = if self.behaviour.is_production() {
+            let raw = paginate(ids.iter().rev(), page);
+            (
+                raw.data.into_iter().filter_map(live).collect(),
+                raw.has_more,
+            )
+        } else {
+            let page = paginate(ids.iter().rev().filter_map(live), page);
+            (page.data, page.has_more)
+        };
         Ok(Page {
-            data: page
-                .data
-                .into_iter()
-                .map(|t| task_view(&app.slug, t))
-                .collect(),
-            has_more: page.has_more,
+            data: data.into_iter().map(|t| task_view(&slug, t)).collect(),
+            has_more,
             limit: page.limit,
             offset: page.offset,
         })
@@ -187,7 +289,8 @@ impl Store {
 
     /// `getWebhookReplayTaskStatus`.
     pub fn get_replay_task(&self, app_slug: &str, task_id: i64) -> ApiResult<ReplayTaskView> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.expire_tasks(now(), self.behaviour);
         let app = state.app(app_slug)?;
         let task = state.app_task(app.id, task_id)?;
         Ok(task_view(&app.slug, task))
@@ -196,6 +299,7 @@ impl Store {
     /// `cancelWebhookReplayTask`: a queued or running task stops before its next item.
     pub fn cancel_replay_task(&self, app_slug: &str, task_id: i64) -> ApiResult<()> {
         let mut state = self.lock();
+        state.expire_tasks(now(), self.behaviour);
         let app_id = state.app_id(app_slug)?;
         state.app_task(app_id, task_id)?;
         if let Some(task) = state.tasks.get_mut(&task_id) {
@@ -203,6 +307,7 @@ impl Store {
                 task.status = TaskStatus::Cancelled;
                 task.completed_at = Some(now());
             }
+            task.expires_at = later(now(), self.timing.replay_task_ttl);
         }
         Ok(())
     }
@@ -216,11 +321,48 @@ impl State {
             .ok_or_else(|| ApiError::not_found("Replay task not found"))
     }
 
-    /// The app's deliveries matched by a date range, oldest first.
-    fn range_items(&self, app_id: i64, range: &RangeSelection) -> Vec<Option<i64>> {
+    /// Tasks still counting against the app's limit: queued or running, and requests still queuing.
+    fn active_replays(&self, app_id: i64) -> usize {
+        let running = self
+            .tasks
+            .values()
+            .filter(|t| t.app_id == app_id && t.status.is_running())
+            .count();
+        let queuing = self
+            .idempotency
+            .iter()
+            .filter(|((app, _), (key, _))| *app == app_id && *key == ReplayKey::Pending)
+            .count();
+        running + queuing
+    }
+
+    /// Forgets expired task records (a task still running is kept: its runner refreshes it) and
+    /// expired indexes. Production keeps an expired record's id in the index until the whole
+    /// index expires; the documented behaviour drops it with the record.
+    fn expire_tasks(&mut self, at: DateTime<Utc>, behaviour: Behaviour) {
+        self.tasks
+            .retain(|_, t| t.status.is_running() || t.is_live(at));
+        self.task_index.retain(|_, index| index.expires_at > at);
+        if !behaviour.is_production() {
+            let tasks = &self.tasks;
+            for index in self.task_index.values_mut() {
+                index.ids.retain(|id| tasks.contains_key(id));
+            }
+        }
+    }
+
+    /// The app's deliveries matched by a date range, oldest first. Production never selects
+    /// `filtered` deliveries, whatever the requested status.
+    fn range_items(
+        &self,
+        app_id: i64,
+        range: &RangeSelection,
+        behaviour: Behaviour,
+    ) -> Vec<Option<i64>> {
         self.deliveries
             .values()
             .filter(|d| d.app_id == app_id)
+            .filter(|d| !(behaviour.is_production() && d.status() == DeliveryStatus::Filtered))
             .filter(|d| (range.start..=range.end).contains(&d.latest().at))
             .filter(|d| range.status.is_none_or(|s| d.status() == s))
             .filter(|d| {
@@ -258,6 +400,39 @@ impl State {
                 .subscriptions
                 .iter()
                 .any(|s| s.event_name == delivery.filter_event)
+    }
+}
+
+impl State {
+    /// Inserts a delivery that replays `original` to the same endpoint, with a new id and timestamp.
+    ///
+    /// Production re-sends the original's stored outbound envelope as the payload (so the receiver
+    /// gets an envelope inside an envelope, and the filter is evaluated against the envelope) with
+    /// the original's attempt limit; the documented behaviour re-sends the original payload in a
+    /// fresh envelope with the endpoint's current limit.
+    fn insert_replay_of(&mut self, original_id: i64, id: i64, behaviour: Behaviour) -> Option<i64> {
+        let original = self.deliveries.get(&original_id)?;
+        let endpoint_limit = self.endpoints.get(&original.endpoint_id)?.max_retries;
+        let (payload, max_attempts) = if behaviour.is_production() {
+            let envelope: Value = serde_json::from_slice(&original.body).ok()?;
+            (Arc::new(envelope), original.max_attempts)
+        } else {
+            (original.payload.clone(), endpoint_limit)
+        };
+        let delivery = NewDelivery {
+            id,
+            app_id: original.app_id,
+            endpoint_id: original.endpoint_id,
+            event_name: original.event_name.clone(),
+            payload,
+            filter_event: original.filter_event.clone(),
+            require_subscription: original.require_subscription,
+            max_attempts,
+            created: now(),
+        }
+        .build();
+        self.deliveries.insert(id, delivery);
+        Some(id)
     }
 }
 
@@ -325,6 +500,7 @@ fn new_task(id: i64, app_id: i64, items: Vec<Option<i64>>, created: DateTime<Utc
         replayed_count: 0,
         failed_count: 0,
         last_delivery_id: None,
+        expires_at: created,
     }
 }
 
