@@ -25,6 +25,44 @@ const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// The `User-Agent` of every delivery.
 const DELIVERY_USER_AGENT: &str = "Wacht-Webhook/1.0";
 
+/// Headers that frame the HTTP request or the connection. An endpoint may not set them (see
+/// [`is_framing_header`]): a `Host` would aim the request at another virtual host, a
+/// `Content-Length` would cut the signed body short.
+pub const FRAMING_HEADERS: [&str; 9] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Headers every delivery carries with the emulator's own value: an endpoint's header of the same
+/// name is stored but never sent, so it can neither forge the signature nor change the body's type.
+pub const OWN_HEADERS: [&str; 5] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "user-agent",
+];
+
+/// Whether `name` (any case) is one of the [`FRAMING_HEADERS`].
+pub fn is_framing_header(name: &str) -> bool {
+    FRAMING_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name.trim()))
+}
+
+fn is_own_header(name: &str) -> bool {
+    OWN_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name.trim()))
+}
+
 /// The engine's settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -205,9 +243,23 @@ fn is_loopback(url: &str) -> bool {
     url_policy::parse(url).is_ok_and(|u| url_policy::is_loopback_target(&u))
 }
 
-/// Signature headers, then the endpoint's headers, then the fixed content type and user agent.
+/// The endpoint's headers (without framing headers or the emulator's own), then the signature
+/// headers, the fixed content type and the user agent.
 fn outbound_headers(job: &SendJob) -> HeaderMap {
     let mut headers = HeaderMap::new();
+    for (name, value) in &job.headers {
+        // Framing headers are refused when an endpoint is saved; skipping them here as well keeps
+        // them off the wire whatever the store holds.
+        if is_framing_header(name) || is_own_header(name) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
     let signature = job.key.sign(&job.msg_id, job.timestamp, &job.body);
     let fixed = [
         ("webhook-id", job.msg_id.clone()),
@@ -217,15 +269,6 @@ fn outbound_headers(job: &SendJob) -> HeaderMap {
     for (name, value) in fixed {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);
-        }
-    }
-    for (name, value) in &job.headers {
-        // Validated when the endpoint was saved.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.append(name, value);
         }
     }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

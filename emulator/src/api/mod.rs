@@ -106,8 +106,10 @@ pub fn router(ctx: Ctx) -> Router {
             post(catalogs::archive_event),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), require_api_key))
         .fallback(not_found)
+        // Around the fallbacks too: without the key, unknown routes and methods answer 401 like
+        // known ones, so an unauthenticated caller cannot map the API.
+        .layer(middleware::from_fn_with_state(ctx.clone(), require_api_key))
         .layer(middleware::from_fn(log_request))
         .with_state(ctx)
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::{Endpoint, EndpointEvent, EndpointEventKind, RateLimit, Subscription};
 use super::{failure_window_start, paginate, PageRequest, State, Store};
+use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::requests::{
@@ -32,7 +33,7 @@ impl Store {
     ) -> ApiResult<EndpointView> {
         let max_retries = max_retries(request.max_retries)?.unwrap_or(DEFAULT_MAX_RETRIES);
         let timeout_seconds = request.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-        let headers = headers(request.headers).unwrap_or_default();
+        let headers = headers(request.headers)?.unwrap_or_default();
         let rate_limit = rate_limit(request.rate_limit_config);
         let id = self.next_id();
         let mut state = self.lock();
@@ -101,7 +102,7 @@ impl Store {
     ) -> ApiResult<EndpointView> {
         let max_retries = max_retries(request.max_retries)?;
         let timeout_seconds = request.timeout_seconds;
-        let headers = headers(request.headers);
+        let headers = headers(request.headers)?;
         let rate_limit = rate_limit(request.rate_limit_config);
         let mut state = self.lock();
         let app_id = state.app_id(app_slug)?;
@@ -336,14 +337,31 @@ fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
 }
 
 /// Custom headers as stored: the spec cannot constrain header names, so anything is kept and
-/// headers that are not valid HTTP are left out when sending.
-fn headers(value: Option<BTreeMap<String, String>>) -> Option<Map<String, Value>> {
-    value.map(|headers| {
+/// headers that are not valid HTTP are left out when sending; the emulator's own headers
+/// (signature, content type, user agent) are kept but never sent.
+///
+/// Framing headers (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`, …) are refused:
+/// the production service accepts and sends them, which lets an endpoint aim deliveries at another
+/// virtual host or cut the signed body short; the emulator is stricter for safety.
+fn headers(value: Option<BTreeMap<String, String>>) -> ApiResult<Option<Map<String, Value>>> {
+    let Some(headers) = value else {
+        return Ok(None);
+    };
+    if let Some(name) = headers
+        .keys()
+        .find(|name| delivery::is_framing_header(name))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Header '{name}' cannot be set on an endpoint: it frames the request ({} are reserved)",
+            delivery::FRAMING_HEADERS.join(", ")
+        )));
+    }
+    Ok(Some(
         headers
             .into_iter()
             .map(|(name, value)| (name, Value::String(value)))
-            .collect()
-    })
+            .collect(),
+    ))
 }
 
 /// The throttle as given; a window or count below 1 throttles nothing (see [`RateLimit::applies`]).
