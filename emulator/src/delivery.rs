@@ -22,6 +22,11 @@ use crate::url_policy;
 const MAX_CONCURRENT_ATTEMPTS: usize = 256;
 /// The longest response body kept per attempt.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// The longest wait a receiver's `Retry-After` can ask for: 6 hours, the longest wait of Wacht's
+/// retry schedule. The production service applies no cap (a `Retry-After: 999999` parks a
+/// delivery for 11.6 days there); the emulator caps it so that a receiver cannot park a delivery
+/// for longer than the schedule itself would.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 60 * 60);
 /// The `User-Agent` of every delivery.
 const DELIVERY_USER_AGENT: &str = "Wacht-Webhook/1.0";
 
@@ -276,14 +281,16 @@ fn outbound_headers(job: &SendJob) -> HeaderMap {
     headers
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// `Retry-After` as seconds or as an HTTP date, at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(SystemTime::now()).unwrap_or_default())
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let date = httpdate::parse_http_date(value).ok()?;
+        date.duration_since(SystemTime::now()).unwrap_or_default()
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
@@ -328,5 +335,17 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_is_capped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("21600"));
+        assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
+        for huge in ["21601", "999999", "18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(6 * 60 * 60));
     }
 }
