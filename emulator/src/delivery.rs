@@ -342,7 +342,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("21600"));
         assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
-        for huge in ["21601", "999999", "18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        for huge in [
+            "21601",
+            "999999",
+            "18446744073709551615",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(huge));
             assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER), "{huge}");
         }

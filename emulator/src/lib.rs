@@ -34,6 +34,7 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod ip_registry;
 mod replay;
 mod requests;
 mod signing;

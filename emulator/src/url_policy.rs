@@ -1,8 +1,10 @@
 //! Which webhook URLs are accepted at endpoint create/update, and which ones are contacted on delivery.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use reqwest::Url;
+
+use crate::ip_registry;
 
 /// Parses a webhook URL: http or https, with a host and without credentials.
 pub fn parse(raw: &str) -> Result<Url, String> {
@@ -57,10 +59,8 @@ async fn check_resolved(name: &str, url: &Url) -> Result<(), String> {
 /// Whether a delivery to this URL stays on this machine: a loopback IP literal or `localhost`.
 pub fn is_loopback_target(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        Some(url::Host::Ipv4(ip)) => ip_registry::is_loopback(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => ip_registry::is_loopback(IpAddr::V6(ip)),
         Some(url::Host::Domain(name)) => is_localhost_name(name),
         None => false,
     }
@@ -71,48 +71,10 @@ fn is_localhost_name(name: &str) -> bool {
     name == "localhost" || name.ends_with(".localhost")
 }
 
-/// Whether an address is one the strict policy refuses.
+/// Whether an address is one the strict policy refuses: any address the IANA special-purpose
+/// registries do not mark globally reachable (see [`ip_registry`]).
 pub fn is_blocked(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_blocked_v4(v4),
-        IpAddr::V6(v6) => is_blocked_v6(v6),
-    }
-}
-
-fn is_blocked_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local() // includes the metadata address 169.254.169.254
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
-        || a >= 240
-}
-
-fn is_blocked_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_blocked_v4(v4);
-    }
-    let first = ip.segments()[0];
-    let segments = ip.segments();
-    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    if nat64 {
-        let embedded = Ipv4Addr::new(
-            (segments[6] >> 8) as u8,
-            segments[6] as u8,
-            (segments[7] >> 8) as u8,
-            segments[7] as u8,
-        );
-        return is_blocked_v4(embedded);
-    }
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+    !ip_registry::is_global(ip)
 }
 
 fn invalid(reason: &str) -> String {
