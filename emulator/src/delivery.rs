@@ -6,15 +6,18 @@
 //! thousands of connections.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::dns::Resolve;
 use serde_json::{Map, Value};
 use tokio::sync::{watch, Semaphore};
 use tokio_util::task::TaskTracker;
 
+use crate::resolve::{Guarded, TargetPolicy};
 use crate::store::{AttemptOutcome, AttemptPlan, NextStep, SendJob, Store};
 use crate::url_policy;
 
@@ -75,6 +78,8 @@ pub struct EngineConfig {
     pub retry_schedule: Vec<Duration>,
     /// Refuse (as a connection failure) any target that is not a loopback literal or `localhost`.
     pub loopback_only: bool,
+    /// Refuse (as a connection failure) any address that is not globally reachable.
+    pub strict_urls: bool,
 }
 
 /// A handle on the delivery engine; cheap to clone.
@@ -93,9 +98,16 @@ struct Inner {
 }
 
 impl Engine {
-    /// An engine delivering the store's deliveries.
-    pub fn new(store: Arc<Store>, config: EngineConfig) -> Result<Self, reqwest::Error> {
+    /// An engine delivering the store's deliveries; host names are resolved with `resolver`, and
+    /// the addresses found are checked against the policy before each connection.
+    pub fn new(
+        store: Arc<Store>,
+        config: EngineConfig,
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<Self, reqwest::Error> {
+        let guarded = Guarded::new(resolver, config.policy());
         let client = reqwest::Client::builder()
+            .dns_resolver(guarded)
             // A 3xx is a failed attempt, never followed.
             .redirect(reqwest::redirect::Policy::none())
             // Deliveries go straight to the endpoint; a proxy from the environment could send
@@ -221,7 +233,7 @@ impl Engine {
             url: job.url.clone(),
             ..AttemptOutcome::default()
         };
-        if self.inner.config.loopback_only && !is_loopback(&job.url) {
+        if !self.inner.config.allows_literal(&job.url) {
             // Never attempted: recorded like a connection that could not be made.
             return outcome;
         }
@@ -244,8 +256,30 @@ impl Engine {
     }
 }
 
-fn is_loopback(url: &str) -> bool {
-    url_policy::parse(url).is_ok_and(|u| url_policy::is_loopback_target(&u))
+impl EngineConfig {
+    fn policy(&self) -> TargetPolicy {
+        TargetPolicy {
+            strict: self.strict_urls,
+            loopback_only: self.loopback_only,
+        }
+    }
+
+    /// The checks the resolver cannot make: an IP literal is connected to without a lookup, and
+    /// loopback-only delivery accepts only `localhost` names (whose addresses the resolver checks).
+    fn allows_literal(&self, raw: &str) -> bool {
+        let Ok(url) = url_policy::parse(raw) else {
+            return false;
+        };
+        if self.loopback_only && !url_policy::is_loopback_target(&url) {
+            return false;
+        }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return true,
+        };
+        self.policy().refusal(literal).is_none()
+    }
 }
 
 /// The endpoint's headers (without framing headers or the emulator's own), then the signature

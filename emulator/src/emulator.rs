@@ -13,7 +13,9 @@ use crate::api::{self, Ctx};
 use crate::behaviour::Behaviour;
 use crate::delivery::{Engine, EngineConfig};
 use crate::replay::Replayer;
+use crate::resolve::SystemResolver;
 use crate::store::Store;
+use reqwest::dns::Resolve;
 
 /// The API key accepted when none is configured.
 pub const DEFAULT_API_KEY: &str = "emulator_key";
@@ -56,6 +58,7 @@ pub struct EmulatorBuilder {
     replay_item_delay: Duration,
     listen: SocketAddr,
     behaviour: Behaviour,
+    resolver: Arc<dyn Resolve>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -83,6 +86,7 @@ impl Default for EmulatorBuilder {
             replay_item_delay: Duration::ZERO,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             behaviour: Behaviour::default(),
+            resolver: Arc::new(SystemResolver),
         }
     }
 }
@@ -133,6 +137,38 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How endpoint host names are resolved (default [`SystemResolver`], the operating system's).
+    ///
+    /// Both checks of the URL policy use it: the strict check when an endpoint is saved, and the
+    /// check of every connection a delivery makes (`allow_private_urls(false)`: only globally
+    /// reachable addresses; `deliver_to_loopback_only(true)`: only loopback addresses). A name is
+    /// refused when any of its addresses is, so a name that is re-pointed after it was saved
+    /// (DNS rebinding) is refused when the delivery connects. Tests can pass their own resolver to
+    /// control what names resolve to without touching the machine's DNS or `/etc/hosts`.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    /// use wacht_webhooks_emulator::dns::{Addrs, Name, Resolve, Resolving};
+    /// use wacht_webhooks_emulator::Emulator;
+    ///
+    /// /// Every name is this machine.
+    /// struct Loopback;
+    ///
+    /// impl Resolve for Loopback {
+    ///     fn resolve(&self, _name: Name) -> Resolving {
+    ///         let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+    ///         Box::pin(async move { Ok(addrs) })
+    ///     }
+    /// }
+    ///
+    /// let builder = Emulator::builder().dns_resolver(Arc::new(Loopback));
+    /// ```
+    pub fn dns_resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
     /// Binds, starts serving and returns the running emulator.
     pub async fn start(self) -> Result<Emulator, StartError> {
         if self.api_key.trim().is_empty() {
@@ -154,7 +190,9 @@ impl EmulatorBuilder {
             EngineConfig {
                 retry_schedule: self.retry_schedule,
                 loopback_only: self.loopback_only,
+                strict_urls: !self.allow_private_urls,
             },
+            self.resolver.clone(),
         )
         .map_err(|e| StartError::HttpClient(Box::new(e)))?;
         let ctx = Ctx {
@@ -164,6 +202,7 @@ impl EmulatorBuilder {
             api_key: Arc::from(self.api_key.as_str()),
             strict_urls: !self.allow_private_urls,
             loopback_only: self.loopback_only,
+            resolver: self.resolver,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         // Small JSON answers go out at once instead of waiting on Nagle's algorithm.

@@ -218,13 +218,9 @@ macro_rules! lookup {
 lookup!(row_v4, u32, 32);
 lookup!(row_v6, u128, 128);
 
-/// Whether a datagram to `ip` may be forwarded beyond any administrative domain, i.e. whether a
-/// server may be asked to connect to it without reaching into a private network.
-pub fn is_global(ip: IpAddr) -> bool {
-    special_purpose(ip).is_none()
-}
-
-/// The registry name of the block that makes `ip` not globally reachable, if any.
+/// The registry name of the block that makes `ip` not globally reachable, if any: `None` means a
+/// datagram to `ip` may be forwarded beyond any administrative domain, so a server may be asked to
+/// connect to it without reaching into a private network.
 pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => special_v4(v4),
@@ -261,6 +257,10 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_global(ip: IpAddr) -> bool {
+        special_purpose(ip).is_none()
+    }
 
     /// The registries' rows as published (prefix, globally reachable; N/A written `false`), plus
     /// the ranges taken from other registries, typed independently of the tables above.

@@ -4,7 +4,9 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
-use crate::ip_registry;
+use reqwest::dns::Resolve;
+
+use crate::{ip_registry, resolve};
 
 /// Parses a webhook URL: http or https, with a host and without credentials.
 pub fn parse(raw: &str) -> Result<Url, String> {
@@ -22,37 +24,41 @@ pub fn parse(raw: &str) -> Result<Url, String> {
 }
 
 /// The strict policy of the production service: no loopback, private, link-local, CGNAT, metadata,
-/// unspecified or multicast target, neither literally nor through what a hostname resolves to.
+/// unspecified, multicast or other special-purpose target, neither literally nor through what a
+/// hostname resolves to (with `resolver`, the one deliveries use).
 ///
-/// With `resolve` off (loopback-only delivery), hostnames other than `localhost` are not looked up:
-/// the emulator will never contact them anyway.
-pub async fn check_strict(url: &Url, resolve: bool) -> Result<(), String> {
-    let blocked = || invalid("private, loopback and link-local addresses are not allowed");
+/// Without a resolver (loopback-only delivery), hostnames other than `localhost` are not looked
+/// up: the emulator will never contact them anyway. Deliveries check the addresses again when they
+/// connect, so a name that later resolves elsewhere is still refused.
+pub async fn check_strict(url: &Url, resolver: Option<&dyn Resolve>) -> Result<(), String> {
     match url.host() {
-        Some(url::Host::Ipv4(ip)) if is_blocked(IpAddr::V4(ip)) => Err(blocked()),
-        Some(url::Host::Ipv6(ip)) if is_blocked(IpAddr::V6(ip)) => Err(blocked()),
-        Some(url::Host::Domain(name)) if is_localhost_name(name) => Err(blocked()),
-        Some(url::Host::Domain(name)) if resolve => check_resolved(name, url).await,
-        _ => Ok(()),
+        Some(url::Host::Ipv4(ip)) => check_address(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => check_address(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) if is_localhost_name(name) => Err(invalid(
+            "private, loopback and link-local addresses are not allowed",
+        )),
+        Some(url::Host::Domain(name)) => match resolver {
+            Some(resolver) => {
+                for ip in resolve::lookup(resolver, name)
+                    .await
+                    .map_err(|e| invalid(&e))?
+                {
+                    check_address(ip)?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        },
+        None => Err(invalid("a host is required")),
     }
 }
 
-async fn check_resolved(name: &str, url: &Url) -> Result<(), String> {
-    let port = url.port_or_known_default().unwrap_or(80);
-    let addresses = tokio::net::lookup_host((name, port))
-        .await
-        .map_err(|_| invalid("the host does not resolve"))?;
-    let mut any = false;
-    for address in addresses {
-        any = true;
-        if is_blocked(address.ip()) {
-            return Err(invalid("the host resolves to a private address"));
-        }
-    }
-    if any {
-        Ok(())
-    } else {
-        Err(invalid("the host does not resolve"))
+fn check_address(ip: IpAddr) -> Result<(), String> {
+    match ip_registry::special_purpose(ip) {
+        Some(block) => Err(invalid(&format!(
+            "{ip} is a private or special-purpose address ({block}); such addresses are not allowed"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -69,12 +75,6 @@ pub fn is_loopback_target(url: &Url) -> bool {
 fn is_localhost_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name == "localhost" || name.ends_with(".localhost")
-}
-
-/// Whether an address is one the strict policy refuses: any address the IANA special-purpose
-/// registries do not mark globally reachable (see [`ip_registry`]).
-pub fn is_blocked(ip: IpAddr) -> bool {
-    !ip_registry::is_global(ip)
 }
 
 fn invalid(reason: &str) -> String {
@@ -113,10 +113,10 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
         ] {
-            assert!(is_blocked(ip.parse().unwrap()), "{ip}");
+            assert!(check_address(ip.parse().unwrap()).is_err(), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "100.128.0.1"] {
-            assert!(!is_blocked(ip.parse().unwrap()), "{ip}");
+            assert!(check_address(ip.parse().unwrap()).is_ok(), "{ip}");
         }
     }
 
@@ -129,14 +129,14 @@ mod tests {
             "http://169.254.169.254/",
         ] {
             assert!(
-                check_strict(&parse(url).unwrap(), false).await.is_err(),
+                check_strict(&parse(url).unwrap(), None).await.is_err(),
                 "{url}"
             );
         }
-        assert!(check_strict(&parse("https://example.com/").unwrap(), false)
+        assert!(check_strict(&parse("https://example.com/").unwrap(), None)
             .await
             .is_ok());
-        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), false)
+        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), None)
             .await
             .is_ok());
     }

@@ -5,8 +5,60 @@
 
 mod common;
 
-use common::{assert_error, start_with};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use common::{assert_error, start_with, Receiver};
 use serde_json::json;
+use wacht_webhooks_emulator::dns::{Addrs, Name, Resolve, Resolving};
+
+/// A resolver the test scripts: each name answers its list of answers in order, the last one
+/// repeating; every lookup is counted. Unknown names do not resolve.
+#[derive(Clone, Default)]
+struct ScriptedDns {
+    answers: Arc<Mutex<HashMap<String, Vec<IpAddr>>>>,
+    lookups: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl ScriptedDns {
+    fn answer(self, name: &str, answers: &[&str]) -> Self {
+        let ips = answers.iter().map(|a| a.parse().unwrap()).collect();
+        self.answers.lock().unwrap().insert(name.to_string(), ips);
+        self
+    }
+
+    fn lookups(&self, name: &str) -> usize {
+        self.lookups.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+impl Resolve for ScriptedDns {
+    fn resolve(&self, name: Name) -> Resolving {
+        let name = name.as_str().to_string();
+        let count = {
+            let mut lookups = self.lookups.lock().unwrap();
+            let count = lookups.entry(name.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .get(&name)
+            .map(|ips| ips[(count - 1).min(ips.len() - 1)]);
+        Box::pin(async move {
+            let ip = answer.ok_or_else(|| format!("{name} does not resolve"))?;
+            let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+fn port(receiver: &Receiver) -> u16 {
+    receiver.base.rsplit(':').next().unwrap().parse().unwrap()
+}
 
 /// Endpoint URLs the strict policy must refuse: special-purpose addresses of the IANA registries,
 /// written directly or embedded in IPv6 forms that reach them.
@@ -79,4 +131,108 @@ async fn strict_policy_refuses_every_special_purpose_address() {
     ] {
         api.endpoint(&app, url, "e", json!({})).await;
     }
+}
+
+// D1: a name checked when saved and re-pointed to loopback afterwards is refused when the delivery
+// connects, on every attempt. The public address is only ever the save-time answer: no connection
+// is made to it, and the loopback receiver must see nothing.
+#[tokio::test]
+async fn dns_rebinding_is_refused_at_connect_time() {
+    let receiver = Receiver::start().await;
+    let dns = ScriptedDns::default().answer("rebind.test", &["1.1.1.1", "127.0.0.1"]);
+    let builder = common::builder()
+        .allow_private_urls(false)
+        .deliver_to_loopback_only(false)
+        .dns_resolver(Arc::new(dns.clone()));
+    let (_emu, api) = start_with(builder).await;
+    let app = api.app_with_events(&["e"]).await;
+    let url = format!("http://rebind.test:{}/hook", port(&receiver));
+    api.endpoint(&app, &url, "e", json!({"max_retries": 3}))
+        .await;
+    assert_eq!(dns.lookups("rebind.test"), 1, "checked once when saved");
+    let ids = api.trigger(&app, "e", json!({})).await["delivery_ids"].clone();
+    let id = ids[0].as_str().unwrap();
+    let details = api.settled(&app, id).await;
+    assert_eq!(details["status"], "permanently_failed", "{details}");
+    assert!(
+        receiver.received("/hook").is_empty(),
+        "the signed POST reached loopback"
+    );
+    assert_eq!(
+        dns.lookups("rebind.test"),
+        1 + 3,
+        "resolved and checked on every attempt"
+    );
+}
+
+// D1: the strict check at save time asks the same resolver.
+#[tokio::test]
+async fn strict_save_time_check_uses_the_configured_resolver() {
+    let dns = ScriptedDns::default()
+        .answer("inside.test", &["10.1.2.3"])
+        .answer("mapped.test", &["::ffff:192.168.0.1"])
+        .answer("public.test", &["1.1.1.1"]);
+    let builder = common::builder()
+        .allow_private_urls(false)
+        .deliver_to_loopback_only(false)
+        .dns_resolver(Arc::new(dns.clone()));
+    let (_emu, api) = start_with(builder).await;
+    let app = api.app_with_events(&["e"]).await;
+    let slug = app["app_slug"].as_str().unwrap();
+    for url in [
+        "https://inside.test/",
+        "https://mapped.test/",
+        "https://nowhere.test/",
+    ] {
+        let answer = api
+            .post(
+                &format!("/webhooks/apps/{slug}/endpoints"),
+                json!({"app_slug": slug, "url": url, "subscriptions": [{"event_name": "e"}]}),
+            )
+            .await;
+        assert_error(&answer, 400, None);
+    }
+    api.endpoint(&app, "https://public.test/", "e", json!({}))
+        .await;
+    assert_eq!(dns.lookups("inside.test"), 1);
+    assert_eq!(dns.lookups("public.test"), 1);
+}
+
+// D4: loopback-only delivery checks the address a `*.localhost` name resolves to. `0.0.0.0` is
+// not a loopback address, yet connecting to it reaches this machine on Linux: before the check
+// the receiver got the delivery; no packet leaves the machine either way. (Other non-loopback
+// answers are covered without any connection by the resolver's unit tests.)
+#[tokio::test]
+async fn loopback_only_checks_resolved_addresses() {
+    let receiver = Receiver::start().await;
+    let dns = ScriptedDns::default()
+        .answer("elsewhere.localhost", &["0.0.0.0"])
+        .answer("home.localhost", &["127.0.0.1"]);
+    let builder = common::builder().dns_resolver(Arc::new(dns.clone()));
+    let (_emu, api) = start_with(builder).await;
+    let app = api.app_with_events(&["e"]).await;
+    let port = port(&receiver);
+    for (host, path) in [
+        ("elsewhere.localhost", "/elsewhere"),
+        ("home.localhost", "/home"),
+    ] {
+        let url = format!("http://{host}:{port}{path}");
+        api.endpoint(&app, &url, "e", json!({"max_retries": 1}))
+            .await;
+    }
+    let ids = api.trigger(&app, "e", json!({})).await["delivery_ids"].clone();
+    let mut statuses = Vec::new();
+    for id in ids.as_array().unwrap() {
+        let details = api.settled(&app, id.as_str().unwrap()).await;
+        statuses.push(details["status"].as_str().unwrap().to_string());
+    }
+    statuses.sort();
+    assert_eq!(statuses, ["permanently_failed", "success"]);
+    assert_eq!(receiver.received("/home").len(), 1);
+    assert!(receiver.received("/elsewhere").is_empty());
+    assert_eq!(
+        dns.lookups("elsewhere.localhost"),
+        1,
+        "checked when connecting"
+    );
 }

@@ -38,6 +38,8 @@ pub struct Ctx {
     pub strict_urls: bool,
     /// Whether deliveries stay on loopback (then strict checks resolve no hostnames).
     pub loopback_only: bool,
+    /// The resolver deliveries use, so the strict check at save time sees the same addresses.
+    pub resolver: Arc<dyn reqwest::dns::Resolve>,
 }
 
 /// The router serving every route of the wire reference.
