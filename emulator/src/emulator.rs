@@ -4,7 +4,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -14,6 +13,7 @@ use crate::behaviour::Behaviour;
 use crate::delivery::{Engine, EngineConfig};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
+use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use crate::store::Store;
 use reqwest::dns::Resolve;
 
@@ -59,6 +59,7 @@ pub struct EmulatorBuilder {
     listen: SocketAddr,
     behaviour: Behaviour,
     resolver: Arc<dyn Resolve>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -87,6 +88,10 @@ impl Default for EmulatorBuilder {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             behaviour: Behaviour::default(),
             resolver: Arc::new(SystemResolver),
+            limits: Limits {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
         }
     }
 }
@@ -169,10 +174,32 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The time an API client has to send a complete request head (default 10 s); an idle
+    /// keep-alive connection is closed after it too. A connection that sends its request line
+    /// slowly, or half of it, is closed when it runs out, so it cannot hold its slot for long.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// The number of API connections served at once (default 512). Further connections wait in
+    /// the operating system's accept queue until one closes; with the header-read timeout, a crowd
+    /// of slow clients delays other requests by at most that timeout per round of this many
+    /// connections, and never exhausts the process's file descriptors.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
     /// Binds, starts serving and returns the running emulator.
     pub async fn start(self) -> Result<Emulator, StartError> {
         if self.api_key.trim().is_empty() {
             return Err(StartError::Config("the API key must not be empty".into()));
+        }
+        if self.limits.max_connections == 0 || self.limits.header_read_timeout.is_zero() {
+            return Err(StartError::Config(
+                "max_connections and header_read_timeout must be above zero".into(),
+            ));
         }
         let listener = TcpListener::bind(self.listen)
             .await
@@ -205,18 +232,10 @@ impl EmulatorBuilder {
             resolver: self.resolver,
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, api::router(ctx)).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "server stopped");
-            }
-        });
+        let limits = self.limits;
+        let server = tokio::spawn(serve::run(listener, api::router(ctx), limits, async {
+            let _ = stopped.await;
+        }));
         Ok(Emulator {
             addr,
             stop: Some(stop),

@@ -38,6 +38,7 @@ mod ip_registry;
 mod replay;
 mod requests;
 mod resolve;
+mod serve;
 mod signing;
 mod store;
 mod url_policy;

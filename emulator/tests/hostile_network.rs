@@ -8,9 +8,12 @@ mod common;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::{assert_error, start_with, Receiver};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use wacht_webhooks_emulator::dns::{Addrs, Name, Resolve, Resolving};
 
 /// A resolver the test scripts: each name answers its list of answers in order, the last one
@@ -235,4 +238,98 @@ async fn loopback_only_checks_resolved_addresses() {
         1,
         "checked when connecting"
     );
+}
+
+/// Opens a connection to the emulator and sends `prefix` of a request, never the rest.
+async fn half_request(emu: &wacht_webhooks_emulator::Emulator, prefix: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(emu.local_addr()).await.unwrap();
+    stream.write_all(prefix).await.unwrap();
+    stream
+}
+
+/// Whether the server closes `stream` (end of file or reset) within `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // A 408 or similar answer before the close is fine.
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    read.is_ok()
+}
+
+// D10: a request head that never completes is closed after the header-read timeout, and so is a
+// connection that sends nothing at all.
+#[tokio::test]
+async fn half_sent_requests_are_closed_after_the_header_read_timeout() {
+    let builder = common::builder().header_read_timeout(Duration::from_millis(200));
+    let (emu, api) = start_with(builder).await;
+    let started = Instant::now();
+    let mut half = half_request(&emu, b"GET /webhooks/ap").await;
+    let mut headers_pending =
+        half_request(&emu, b"GET /webhooks/apps HTTP/1.1\r\nHost: x\r\n").await;
+    let mut silent = half_request(&emu, b"").await;
+    for stream in [&mut half, &mut headers_pending, &mut silent] {
+        assert!(
+            closed_within(stream, Duration::from_secs(5)).await,
+            "still open"
+        );
+    }
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    // A client that sends its request in time is served as usual.
+    assert_eq!(api.get("/webhooks/apps").await.0, 200);
+}
+
+// D10: at most `max_connections` are served at once; the next one waits until a slot frees.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let builder = common::builder()
+        .max_connections(4)
+        .header_read_timeout(Duration::from_secs(30));
+    let (emu, api) = start_with(builder).await;
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        holders.push(half_request(&emu, b"GET /").await);
+    }
+    // The accept queue is first in, first out: the four holders take the four slots.
+    let request = tokio::spawn({
+        let api = api.clone();
+        async move { api.get("/webhooks/apps").await.0 }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!request.is_finished(), "served beyond the cap");
+    drop(holders.pop());
+    let status = tokio::time::timeout(Duration::from_secs(5), request)
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
+// D10: a crowd of slow clients, many more than the cap, delays a normal request by a bounded
+// time instead of starving it; every slow connection is closed by the server.
+#[tokio::test]
+async fn slow_clients_cannot_starve_the_api() {
+    const SLOW_CLIENTS: usize = 200;
+    let builder = common::builder()
+        .max_connections(32)
+        .header_read_timeout(Duration::from_millis(250));
+    let (emu, api) = start_with(builder).await;
+    let mut slow = Vec::with_capacity(SLOW_CLIENTS);
+    for _ in 0..SLOW_CLIENTS {
+        slow.push(half_request(&emu, b"POST /webhooks/apps HTT").await);
+    }
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(10), api.get("/webhooks/apps")).await;
+    assert_eq!(answer.expect("answered despite the slow clients").0, 200);
+    // 200 slow clients at 32 per 250 ms round: about 1.6 s in the worst case.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    for stream in &mut slow {
+        assert!(closed_within(stream, Duration::from_secs(10)).await);
+    }
 }
