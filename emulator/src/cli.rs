@@ -18,6 +18,10 @@ usage: wacht-webhooks-emulator [options]
                            other targets are recorded as connection failures
   --documented             serve the API as documented instead of reproducing
                            the production service's quirks (the default)
+  --header-read-timeout D  time a client has to send a request head, e.g. 10s
+                           (default 10s); slower connections are closed
+  --max-connections N      API connections served at once (default 512);
+                           more wait in the accept queue
   -h, --help               show this help";
 
 /// What the command line asks for.
@@ -44,6 +48,10 @@ pub struct Args {
     pub loopback_only: bool,
     /// `--documented`.
     pub documented: bool,
+    /// `--header-read-timeout`, if given.
+    pub header_read_timeout: Option<Duration>,
+    /// `--max-connections`, if given.
+    pub max_connections: Option<usize>,
 }
 
 /// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
@@ -60,6 +68,8 @@ pub fn parse(
         strict_urls: false,
         loopback_only: false,
         documented: false,
+        header_read_timeout: None,
+        max_connections: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -90,6 +100,18 @@ pub fn parse(
             "--strict-urls" => parsed.strict_urls = true,
             "--loopback-only" => parsed.loopback_only = true,
             "--documented" => parsed.documented = true,
+            "--header-read-timeout" => {
+                parsed.header_read_timeout = Some(parse_duration(&value("--header-read-timeout")?)?)
+            }
+            "--max-connections" => {
+                let raw = value("--max-connections")?;
+                parsed.max_connections = Some(
+                    raw.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("invalid --max-connections '{raw}'"))?,
+                );
+            }
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
@@ -184,6 +206,23 @@ mod tests {
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--listen"]).is_err());
         assert_eq!(args(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn connection_limits() {
+        let Ok(Command::Run(a)) = args(&[]) else {
+            panic!()
+        };
+        assert_eq!((a.header_read_timeout, a.max_connections), (None, None));
+        let Ok(Command::Run(a)) = args(&["--header-read-timeout=2s", "--max-connections", "64"])
+        else {
+            panic!()
+        };
+        assert_eq!(a.header_read_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(a.max_connections, Some(64));
+        assert!(args(&["--max-connections", "0"]).is_err());
+        assert!(args(&["--max-connections", "many"]).is_err());
+        assert!(args(&["--header-read-timeout", "10"]).is_err());
     }
 
     #[test]

@@ -23,40 +23,58 @@ pub fn parse(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// The strict policy of the production service: no loopback, private, link-local, CGNAT, metadata,
-/// unspecified, multicast or other special-purpose target, neither literally nor through what a
-/// hostname resolves to (with `resolver`, the one deliveries use).
+/// Host names the production service refuses when they contain one of these (cloud metadata).
+const METADATA_HOST_PARTS: [&str; 4] = [
+    "metadata.google.internal",
+    "169.254.169.254",
+    "metadata",
+    "instance-data",
+];
+
+/// The strict policy: what the production service refuses (localhost names, private and reserved
+/// IP literals, metadata host names), and beyond it, for safety, every address the IANA
+/// special-purpose registries do not mark globally reachable (CGNAT, benchmarking, IPv4 embedded
+/// in IPv6…), literally or through what a hostname resolves to with `resolver`, the one deliveries
+/// use. The production service does not resolve names when it checks them, nor when it delivers.
 ///
-/// Without a resolver (loopback-only delivery), hostnames other than `localhost` are not looked
-/// up: the emulator will never contact them anyway. Deliveries check the addresses again when they
-/// connect, so a name that later resolves elsewhere is still refused.
+/// Without a resolver (loopback-only delivery), hostnames are not looked up: the emulator will
+/// never contact them anyway. Deliveries check the addresses again when they connect, so a name
+/// that later resolves elsewhere (DNS rebinding) is still refused.
 pub async fn check_strict(url: &Url, resolver: Option<&dyn Resolve>) -> Result<(), String> {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => check_address(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => check_address(IpAddr::V6(ip)),
-        Some(url::Host::Domain(name)) if is_localhost_name(name) => Err(invalid(
-            "private, loopback and link-local addresses are not allowed",
-        )),
-        Some(url::Host::Domain(name)) => match resolver {
-            Some(resolver) => {
-                for ip in resolve::lookup(resolver, name)
-                    .await
-                    .map_err(|e| invalid(&e))?
-                {
-                    check_address(ip)?;
-                }
-                Ok(())
-            }
-            None => Ok(()),
-        },
+        Some(url::Host::Domain(name)) => {
+            check_name(name)?;
+            let Some(resolver) = resolver else {
+                return Ok(());
+            };
+            let addresses = resolve::lookup(resolver, name)
+                .await
+                .map_err(|e| invalid(&e))?;
+            addresses.into_iter().try_for_each(check_address)
+        }
         None => Err(invalid("a host is required")),
     }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if is_localhost_name(&lower) {
+        return Err(invalid(&format!("Localhost URLs are not allowed: {name}")));
+    }
+    if METADATA_HOST_PARTS.iter().any(|part| lower.contains(part)) {
+        return Err(invalid(&format!(
+            "Potentially dangerous hostname detected: {name}"
+        )));
+    }
+    Ok(())
 }
 
 fn check_address(ip: IpAddr) -> Result<(), String> {
     match ip_registry::special_purpose(ip) {
         Some(block) => Err(invalid(&format!(
-            "{ip} is a private or special-purpose address ({block}); such addresses are not allowed"
+            "Private or reserved IP addresses are not allowed: {ip} ({block})"
         ))),
         None => Ok(()),
     }
@@ -139,6 +157,14 @@ mod tests {
         assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), None)
             .await
             .is_ok());
+        for url in [
+            "https://metadata.google.internal/",
+            "https://Instance-Data.example/",
+            "https://my-metadata.example.com/",
+        ] {
+            let refused = check_strict(&parse(url).unwrap(), None).await.unwrap_err();
+            assert!(refused.contains("dangerous hostname"), "{refused}");
+        }
     }
 
     #[test]
