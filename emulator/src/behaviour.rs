@@ -32,6 +32,27 @@
 /// | P14 | Date-range replays never include `filtered` deliveries; an unknown `status` in the deliveries list filter lists nothing (no 400) | Date-range replays include `filtered` deliveries; an unknown `status` answers 400 |
 /// | P15 | Timing-only, not switched by [`Behaviour`]: a separate option (off by default) makes trigger fan-out read subscriptions through production's 300 s cache without invalidation, so an endpoint created or changed within 5 minutes may not receive | The same option; unless it is set, endpoint changes apply at once in either behaviour |
 /// | P16 | String `$gte` / `$lte` in filter rules compare strictly | `$gte` / `$lte` compare as written |
+///
+/// # Stricter than production in both behaviours
+///
+/// Where reproducing the production service would let a request misdirect or cut short the
+/// emulator's own traffic, or lose what it saved, the emulator refuses instead, whatever the
+/// behaviour:
+///
+/// - Endpoint `headers` may not set framing headers (`Host`, `Content-Length`,
+///   `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Upgrade`, `TE`, `Trailer`,
+///   `Proxy-Connection`): 400. Production sends them as given. Headers named like the emulator's
+///   own (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `Content-Type`, `User-Agent`) are
+///   stored as given but never sent: production lets them replace or duplicate its own.
+/// - A catalog slug that no request path can address (empty, `.`, `..`, surrounded by
+///   whitespace, or holding a control character) is refused with 400; production stores it.
+/// - A receiver's `Retry-After` waits at most 6 hours, the longest wait of Wacht's retry schedule;
+///   production applies no cap.
+/// - With strict URLs (`allow_private_urls(false)`), every address the IANA special-purpose
+///   registries do not mark globally reachable is refused, IPv4 embedded in IPv6 included, and
+///   host names are checked at the addresses they resolve to, both when saved and on every
+///   connection a delivery makes; production checks IP literals against a shorter list and does
+///   not resolve names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Behaviour {

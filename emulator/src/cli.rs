@@ -33,6 +33,10 @@ usage: wacht-webhooks-emulator [options]
   --replay-queue-delay DUR time a replay request takes to queue its task; a
                            repeat with the same idempotency key meanwhile gets
                            task_id null unless --documented (default 0ms)
+  --header-read-timeout D  time a client has to send a request head, e.g. 10s
+                           (default 10s); slower connections are closed
+  --max-connections N      API connections served at once (default 512);
+                           more wait in the accept queue
   -h, --help               show this help";
 
 /// What the command line asks for.
@@ -69,6 +73,10 @@ pub struct Args {
     pub replay_task_index_ttl: Option<Duration>,
     /// `--replay-queue-delay`.
     pub replay_queue_delay: Option<Duration>,
+    /// `--header-read-timeout`, if given.
+    pub header_read_timeout: Option<Duration>,
+    /// `--max-connections`, if given.
+    pub max_connections: Option<usize>,
 }
 
 /// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
@@ -90,6 +98,8 @@ pub fn parse(
         replay_task_ttl: None,
         replay_task_index_ttl: None,
         replay_queue_delay: None,
+        header_read_timeout: None,
+        max_connections: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -135,6 +145,18 @@ pub fn parse(
             }
             "--replay-queue-delay" => {
                 parsed.replay_queue_delay = Some(parse_duration(&value("--replay-queue-delay")?)?)
+            }
+            "--header-read-timeout" => {
+                parsed.header_read_timeout = Some(parse_duration(&value("--header-read-timeout")?)?)
+            }
+            "--max-connections" => {
+                let raw = value("--max-connections")?;
+                parsed.max_connections = Some(
+                    raw.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("invalid --max-connections '{raw}'"))?,
+                );
             }
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -281,6 +303,23 @@ mod tests {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
         assert!(args(&["--api-rate-limit"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits() {
+        let Ok(Command::Run(a)) = args(&[]) else {
+            panic!()
+        };
+        assert_eq!((a.header_read_timeout, a.max_connections), (None, None));
+        let Ok(Command::Run(a)) = args(&["--header-read-timeout=2s", "--max-connections", "64"])
+        else {
+            panic!()
+        };
+        assert_eq!(a.header_read_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(a.max_connections, Some(64));
+        assert!(args(&["--max-connections", "0"]).is_err());
+        assert!(args(&["--max-connections", "many"]).is_err());
+        assert!(args(&["--header-read-timeout", "10"]).is_err());
     }
 
     #[test]

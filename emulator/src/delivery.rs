@@ -6,15 +6,18 @@
 //! thousands of connections.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::dns::Resolve;
 use serde_json::{Map, Value};
 use tokio::sync::{watch, Semaphore};
 use tokio_util::task::TaskTracker;
 
+use crate::resolve::{Guarded, TargetPolicy};
 use crate::store::{AttemptOutcome, AttemptPlan, NextStep, SendJob, Store};
 use crate::url_policy;
 
@@ -22,8 +25,51 @@ use crate::url_policy;
 const MAX_CONCURRENT_ATTEMPTS: usize = 256;
 /// The longest response body kept per attempt.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// The longest wait a receiver's `Retry-After` can ask for: 6 hours, the longest wait of Wacht's
+/// retry schedule. The production service applies no cap (a `Retry-After: 999999` parks a
+/// delivery for 11.6 days there); the emulator caps it so that a receiver cannot park a delivery
+/// for longer than the schedule itself would.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 60 * 60);
 /// The `User-Agent` of every delivery.
 const DELIVERY_USER_AGENT: &str = "Wacht-Webhook/1.0";
+
+/// Headers that frame the HTTP request or the connection. An endpoint may not set them (see
+/// [`is_framing_header`]): a `Host` would aim the request at another virtual host, a
+/// `Content-Length` would cut the signed body short.
+pub const FRAMING_HEADERS: [&str; 9] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Headers every delivery carries with the emulator's own value: an endpoint's header of the same
+/// name is stored but never sent, so it can neither forge the signature nor change the body's type.
+pub const OWN_HEADERS: [&str; 5] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "user-agent",
+];
+
+/// Whether `name` (any case) is one of the [`FRAMING_HEADERS`].
+pub fn is_framing_header(name: &str) -> bool {
+    FRAMING_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name.trim()))
+}
+
+fn is_own_header(name: &str) -> bool {
+    OWN_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name.trim()))
+}
 
 /// The engine's settings.
 #[derive(Debug, Clone)]
@@ -32,6 +78,8 @@ pub struct EngineConfig {
     pub retry_schedule: Vec<Duration>,
     /// Refuse (as a connection failure) any target that is not a loopback literal or `localhost`.
     pub loopback_only: bool,
+    /// Refuse (as a connection failure) any address that is not globally reachable.
+    pub strict_urls: bool,
 }
 
 /// A handle on the delivery engine; cheap to clone.
@@ -50,9 +98,16 @@ struct Inner {
 }
 
 impl Engine {
-    /// An engine delivering the store's deliveries.
-    pub fn new(store: Arc<Store>, config: EngineConfig) -> Result<Self, reqwest::Error> {
+    /// An engine delivering the store's deliveries; host names are resolved with `resolver`, and
+    /// the addresses found are checked against the policy before each connection.
+    pub fn new(
+        store: Arc<Store>,
+        config: EngineConfig,
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<Self, reqwest::Error> {
+        let guarded = Guarded::new(resolver, config.policy());
         let client = reqwest::Client::builder()
+            .dns_resolver(guarded)
             // A 3xx is a failed attempt, never followed.
             .redirect(reqwest::redirect::Policy::none())
             // Deliveries go straight to the endpoint; a proxy from the environment could send
@@ -178,7 +233,7 @@ impl Engine {
             url: job.url.clone(),
             ..AttemptOutcome::default()
         };
-        if self.inner.config.loopback_only && !is_loopback(&job.url) {
+        if !self.inner.config.allows_literal(&job.url) {
             // Never attempted: recorded like a connection that could not be made.
             return outcome;
         }
@@ -201,13 +256,49 @@ impl Engine {
     }
 }
 
-fn is_loopback(url: &str) -> bool {
-    url_policy::parse(url).is_ok_and(|u| url_policy::is_loopback_target(&u))
+impl EngineConfig {
+    fn policy(&self) -> TargetPolicy {
+        TargetPolicy {
+            strict: self.strict_urls,
+            loopback_only: self.loopback_only,
+        }
+    }
+
+    /// The checks the resolver cannot make: an IP literal is connected to without a lookup, and
+    /// loopback-only delivery accepts only `localhost` names (whose addresses the resolver checks).
+    fn allows_literal(&self, raw: &str) -> bool {
+        let Ok(url) = url_policy::parse(raw) else {
+            return false;
+        };
+        if self.loopback_only && !url_policy::is_loopback_target(&url) {
+            return false;
+        }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return true,
+        };
+        self.policy().refusal(literal).is_none()
+    }
 }
 
-/// Signature headers, then the endpoint's headers, then the fixed content type and user agent.
+/// The endpoint's headers (without framing headers or the emulator's own), then the signature
+/// headers, the fixed content type and the user agent.
 fn outbound_headers(job: &SendJob) -> HeaderMap {
     let mut headers = HeaderMap::new();
+    for (name, value) in &job.headers {
+        // Framing headers are refused when an endpoint is saved; skipping them here as well keeps
+        // them off the wire whatever the store holds.
+        if is_framing_header(name) || is_own_header(name) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
     let signature = job.key.sign(&job.msg_id, job.timestamp, &job.body);
     let fixed = [
         ("webhook-id", job.msg_id.clone()),
@@ -219,28 +310,21 @@ fn outbound_headers(job: &SendJob) -> HeaderMap {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    for (name, value) in &job.headers {
-        // Validated when the endpoint was saved.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.append(name, value);
-        }
-    }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(USER_AGENT, HeaderValue::from_static(DELIVERY_USER_AGENT));
     headers
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// `Retry-After` as seconds or as an HTTP date, at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(SystemTime::now()).unwrap_or_default())
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let date = httpdate::parse_http_date(value).ok()?;
+        date.duration_since(SystemTime::now()).unwrap_or_default()
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
@@ -285,5 +369,22 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_is_capped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("21600"));
+        assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
+        for huge in [
+            "21601",
+            "999999",
+            "18446744073709551615",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(6 * 60 * 60));
     }
 }

@@ -4,7 +4,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -13,7 +12,10 @@ use crate::api::{self, Ctx, RateLimiter};
 use crate::behaviour::Behaviour;
 use crate::delivery::{Engine, EngineConfig};
 use crate::replay::Replayer;
+use crate::resolve::SystemResolver;
+use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use crate::store::{Store, Timing};
+use reqwest::dns::Resolve;
 
 /// The API key accepted when none is configured.
 pub const DEFAULT_API_KEY: &str = "emulator_key";
@@ -59,6 +61,8 @@ pub struct EmulatorBuilder {
     api_rate_limit: Option<(u32, Duration)>,
     listen: SocketAddr,
     behaviour: Behaviour,
+    resolver: Arc<dyn Resolve>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -92,6 +96,11 @@ impl Default for EmulatorBuilder {
             api_rate_limit: None,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             behaviour: Behaviour::default(),
+            resolver: Arc::new(SystemResolver),
+            limits: Limits {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
         }
     }
 }
@@ -196,10 +205,64 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How endpoint host names are resolved (default [`SystemResolver`], the operating system's).
+    ///
+    /// Both checks of the URL policy use it: the strict check when an endpoint is saved, and the
+    /// check of every connection a delivery makes (`allow_private_urls(false)`: only globally
+    /// reachable addresses; `deliver_to_loopback_only(true)`: only loopback addresses). A name is
+    /// refused when any of its addresses is, so a name that is re-pointed after it was saved
+    /// (DNS rebinding) is refused when the delivery connects. Tests can pass their own resolver to
+    /// control what names resolve to without touching the machine's DNS or `/etc/hosts`.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    /// use wacht_webhooks_emulator::dns::{Addrs, Name, Resolve, Resolving};
+    /// use wacht_webhooks_emulator::Emulator;
+    ///
+    /// /// Every name is this machine.
+    /// struct Loopback;
+    ///
+    /// impl Resolve for Loopback {
+    ///     fn resolve(&self, _name: Name) -> Resolving {
+    ///         let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+    ///         Box::pin(async move { Ok(addrs) })
+    ///     }
+    /// }
+    ///
+    /// let builder = Emulator::builder().dns_resolver(Arc::new(Loopback));
+    /// ```
+    pub fn dns_resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// The time an API client has to send a complete request head (default 10 s); an idle
+    /// keep-alive connection is closed after it too. A connection that sends its request line
+    /// slowly, or half of it, is closed when it runs out, so it cannot hold its slot for long.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// The number of API connections served at once (default 512). Further connections wait in
+    /// the operating system's accept queue until one closes; with the header-read timeout, a crowd
+    /// of slow clients delays other requests by at most that timeout per round of this many
+    /// connections, and never exhausts the process's file descriptors.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
     /// Binds, starts serving and returns the running emulator.
     pub async fn start(self) -> Result<Emulator, StartError> {
         if self.api_key.trim().is_empty() {
             return Err(StartError::Config("the API key must not be empty".into()));
+        }
+        if self.limits.max_connections == 0 || self.limits.header_read_timeout.is_zero() {
+            return Err(StartError::Config(
+                "max_connections and header_read_timeout must be above zero".into(),
+            ));
         }
         let listener = TcpListener::bind(self.listen)
             .await
@@ -224,7 +287,9 @@ impl EmulatorBuilder {
             EngineConfig {
                 retry_schedule: self.retry_schedule,
                 loopback_only: self.loopback_only,
+                strict_urls: !self.allow_private_urls,
             },
+            self.resolver.clone(),
         )
         .map_err(|e| StartError::HttpClient(Box::new(e)))?;
         let ctx = Ctx {
@@ -242,20 +307,13 @@ impl EmulatorBuilder {
             rate_limiter: self
                 .api_rate_limit
                 .map(|(max, per)| Arc::new(RateLimiter::new(max, per))),
+            resolver: self.resolver,
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, api::router(ctx)).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "server stopped");
-            }
-        });
+        let limits = self.limits;
+        let server = tokio::spawn(serve::run(listener, api::router(ctx), limits, async {
+            let _ = stopped.await;
+        }));
         Ok(Emulator {
             addr,
             stop: Some(stop),

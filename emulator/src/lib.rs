@@ -34,8 +34,11 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod ip_registry;
 mod replay;
 mod requests;
+mod resolve;
+mod serve;
 mod signing;
 mod store;
 mod url_policy;
@@ -46,3 +49,7 @@ pub use behaviour::Behaviour;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
 };
+/// Name resolution: implement [`dns::Resolve`] and pass it to
+/// [`EmulatorBuilder::dns_resolver`] to decide what endpoint host names resolve to.
+pub use reqwest::dns;
+pub use resolve::SystemResolver;

@@ -24,7 +24,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = Emulator::builder()
+    let mut builder = Emulator::builder();
+    if let Some(timeout) = args.header_read_timeout {
+        builder = builder.header_read_timeout(timeout);
+    }
+    if let Some(max) = args.max_connections {
+        builder = builder.max_connections(max);
+    }
+    builder = builder
         .listen(args.listen)
         .api_key(args.api_key)
         .retry_schedule(args.retry_schedule)

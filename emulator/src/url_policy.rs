@@ -1,8 +1,12 @@
 //! Which webhook URLs are accepted at endpoint create/update, and which ones are contacted on delivery.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use reqwest::Url;
+
+use reqwest::dns::Resolve;
+
+use crate::{ip_registry, resolve};
 
 /// Parses a webhook URL: http or https, with a host and without credentials.
 pub fn parse(raw: &str) -> Result<Url, String> {
@@ -19,48 +23,68 @@ pub fn parse(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// The strict policy of the production service: no loopback, private, link-local, CGNAT, metadata,
-/// unspecified or multicast target, neither literally nor through what a hostname resolves to.
+/// Host names the production service refuses when they contain one of these (cloud metadata).
+const METADATA_HOST_PARTS: [&str; 4] = [
+    "metadata.google.internal",
+    "169.254.169.254",
+    "metadata",
+    "instance-data",
+];
+
+/// The strict policy: what the production service refuses (localhost names, private and reserved
+/// IP literals, metadata host names), and beyond it, for safety, every address the IANA
+/// special-purpose registries do not mark globally reachable (CGNAT, benchmarking, IPv4 embedded
+/// in IPv6…), literally or through what a hostname resolves to with `resolver`, the one deliveries
+/// use. The production service does not resolve names when it checks them, nor when it delivers.
 ///
-/// With `resolve` off (loopback-only delivery), hostnames other than `localhost` are not looked up:
-/// the emulator will never contact them anyway.
-pub async fn check_strict(url: &Url, resolve: bool) -> Result<(), String> {
-    let blocked = || invalid("private, loopback and link-local addresses are not allowed");
+/// Without a resolver (loopback-only delivery), hostnames are not looked up: the emulator will
+/// never contact them anyway. Deliveries check the addresses again when they connect, so a name
+/// that later resolves elsewhere (DNS rebinding) is still refused.
+pub async fn check_strict(url: &Url, resolver: Option<&dyn Resolve>) -> Result<(), String> {
     match url.host() {
-        Some(url::Host::Ipv4(ip)) if is_blocked(IpAddr::V4(ip)) => Err(blocked()),
-        Some(url::Host::Ipv6(ip)) if is_blocked(IpAddr::V6(ip)) => Err(blocked()),
-        Some(url::Host::Domain(name)) if is_localhost_name(name) => Err(blocked()),
-        Some(url::Host::Domain(name)) if resolve => check_resolved(name, url).await,
-        _ => Ok(()),
+        Some(url::Host::Ipv4(ip)) => check_address(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => check_address(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => {
+            check_name(name)?;
+            let Some(resolver) = resolver else {
+                return Ok(());
+            };
+            let addresses = resolve::lookup(resolver, name)
+                .await
+                .map_err(|e| invalid(&e))?;
+            addresses.into_iter().try_for_each(check_address)
+        }
+        None => Err(invalid("a host is required")),
     }
 }
 
-async fn check_resolved(name: &str, url: &Url) -> Result<(), String> {
-    let port = url.port_or_known_default().unwrap_or(80);
-    let addresses = tokio::net::lookup_host((name, port))
-        .await
-        .map_err(|_| invalid("the host does not resolve"))?;
-    let mut any = false;
-    for address in addresses {
-        any = true;
-        if is_blocked(address.ip()) {
-            return Err(invalid("the host resolves to a private address"));
-        }
+fn check_name(name: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if is_localhost_name(&lower) {
+        return Err(invalid(&format!("Localhost URLs are not allowed: {name}")));
     }
-    if any {
-        Ok(())
-    } else {
-        Err(invalid("the host does not resolve"))
+    if METADATA_HOST_PARTS.iter().any(|part| lower.contains(part)) {
+        return Err(invalid(&format!(
+            "Potentially dangerous hostname detected: {name}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_address(ip: IpAddr) -> Result<(), String> {
+    match ip_registry::special_purpose(ip) {
+        Some(block) => Err(invalid(&format!(
+            "Private or reserved IP addresses are not allowed: {ip} ({block})"
+        ))),
+        None => Ok(()),
     }
 }
 
 /// Whether a delivery to this URL stays on this machine: a loopback IP literal or `localhost`.
 pub fn is_loopback_target(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        Some(url::Host::Ipv4(ip)) => ip_registry::is_loopback(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => ip_registry::is_loopback(IpAddr::V6(ip)),
         Some(url::Host::Domain(name)) => is_localhost_name(name),
         None => false,
     }
@@ -69,50 +93,6 @@ pub fn is_loopback_target(url: &Url) -> bool {
 fn is_localhost_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name == "localhost" || name.ends_with(".localhost")
-}
-
-/// Whether an address is one the strict policy refuses.
-pub fn is_blocked(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_blocked_v4(v4),
-        IpAddr::V6(v6) => is_blocked_v6(v6),
-    }
-}
-
-fn is_blocked_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local() // includes the metadata address 169.254.169.254
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
-        || a >= 240
-}
-
-fn is_blocked_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_blocked_v4(v4);
-    }
-    let first = ip.segments()[0];
-    let segments = ip.segments();
-    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    if nat64 {
-        let embedded = Ipv4Addr::new(
-            (segments[6] >> 8) as u8,
-            segments[6] as u8,
-            (segments[7] >> 8) as u8,
-            segments[7] as u8,
-        );
-        return is_blocked_v4(embedded);
-    }
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
 }
 
 fn invalid(reason: &str) -> String {
@@ -151,10 +131,10 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
         ] {
-            assert!(is_blocked(ip.parse().unwrap()), "{ip}");
+            assert!(check_address(ip.parse().unwrap()).is_err(), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "100.128.0.1"] {
-            assert!(!is_blocked(ip.parse().unwrap()), "{ip}");
+            assert!(check_address(ip.parse().unwrap()).is_ok(), "{ip}");
         }
     }
 
@@ -167,16 +147,24 @@ mod tests {
             "http://169.254.169.254/",
         ] {
             assert!(
-                check_strict(&parse(url).unwrap(), false).await.is_err(),
+                check_strict(&parse(url).unwrap(), None).await.is_err(),
                 "{url}"
             );
         }
-        assert!(check_strict(&parse("https://example.com/").unwrap(), false)
+        assert!(check_strict(&parse("https://example.com/").unwrap(), None)
             .await
             .is_ok());
-        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), false)
+        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), None)
             .await
             .is_ok());
+        for url in [
+            "https://metadata.google.internal/",
+            "https://Instance-Data.example/",
+            "https://my-metadata.example.com/",
+        ] {
+            let refused = check_strict(&parse(url).unwrap(), None).await.unwrap_err();
+            assert!(refused.contains("dangerous hostname"), "{refused}");
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl Ctx {
     async fn check_url(&self, raw: &str) -> ApiResult<()> {
         let url = url_policy::parse(raw).map_err(ApiError::bad_request)?;
         if self.strict_urls {
-            url_policy::check_strict(&url, !self.loopback_only)
+            url_policy::check_strict(&url, (!self.loopback_only).then_some(&*self.resolver))
                 .await
                 .map_err(ApiError::bad_request)?;
         }

@@ -43,6 +43,8 @@ pub struct Ctx {
     pub loopback_only: bool,
     /// The API rate limit, when one is configured.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The resolver deliveries use, so the strict check at save time sees the same addresses.
+    pub resolver: Arc<dyn reqwest::dns::Resolve>,
 }
 
 /// The router serving every route of the wire reference.
@@ -111,8 +113,10 @@ pub fn router(ctx: Ctx) -> Router {
             post(catalogs::archive_event),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), require_api_key))
         .fallback(not_found)
+        // Around the fallbacks too: without the key, unknown routes and methods answer 401 like
+        // known ones, so an unauthenticated caller cannot map the API.
+        .layer(middleware::from_fn_with_state(ctx.clone(), require_api_key))
         .layer(middleware::from_fn(log_request))
         .with_state(ctx)
 }

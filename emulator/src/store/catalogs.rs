@@ -14,13 +14,32 @@ use crate::views::{
 };
 use crate::wire::{format_time, now};
 
+/// Refuses a catalog slug that no request path could address: empty, `.` or `..` (clients and
+/// servers remove such path segments), surrounded by whitespace, or holding a control character
+/// (NUL, line breaks, tabs…).
+///
+/// The production service stores any slug; the emulator is stricter because a catalog that cannot
+/// be read, updated or archived afterwards is never what the caller meant.
+fn check_slug(slug: &str) -> ApiResult<()> {
+    let problem = if slug.is_empty() {
+        "must not be empty"
+    } else if slug == "." || slug == ".." {
+        "must not be '.' or '..'"
+    } else if slug.trim() != slug {
+        "must not begin or end with whitespace"
+    } else if slug.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::bad_request(format!("slug {problem}")))
+}
+
 impl Store {
-    /// `createWebhookEventCatalog`: the slug is stored as given; duplicate event names are allowed here.
+    /// `createWebhookEventCatalog`: the slug is stored as given once [`check_slug`] accepts it;
+    /// duplicate event names are allowed here.
     pub fn create_catalog(&self, request: CreateCatalogRequest) -> ApiResult<CatalogView> {
-        // An empty slug could never be addressed in a path.
-        if request.slug.is_empty() {
-            return Err(ApiError::bad_request("slug must not be empty"));
-        }
+        check_slug(&request.slug)?;
         let created = now();
         let catalog = Catalog {
             id: self.next_id(),

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::model::{Endpoint, EndpointEvent, EndpointEventKind, RateLimit, Subscription};
 use super::{failure_window_start, paginate, PageRequest, State, Store};
 use crate::behaviour::Behaviour;
+use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::requests::{
@@ -348,19 +349,35 @@ fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
 }
 
 /// Custom headers as stored: the spec cannot constrain header names, so any name is kept and
-/// headers that are not valid HTTP are left out when sending. Production stores whatever JSON it
-/// is given; the documented behaviour takes only an object of strings (else 422).
+/// headers that are not valid HTTP are left out when sending; the emulator's own headers
+/// (signature, content type, user agent) are kept but never sent. Production stores whatever JSON
+/// it is given; the documented behaviour takes only an object of strings (else 422).
+///
+/// Framing headers (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`, …) are refused in
+/// both behaviours: the production service accepts and sends them, which lets an endpoint aim
+/// deliveries at another virtual host or cut the signed body short; the emulator is stricter for
+/// safety.
 fn headers(value: Option<Value>, behaviour: Behaviour) -> ApiResult<Option<Value>> {
-    let documented_shape = |v: &Value| {
-        v.as_object()
-            .is_some_and(|map| map.values().all(Value::is_string))
+    let Some(value) = value else {
+        return Ok(None);
     };
-    match value {
-        Some(v) if !behaviour.is_production() && !documented_shape(&v) => {
-            Err(ApiError::invalid_payload())
-        }
-        other => Ok(other),
+    let documented_shape = value
+        .as_object()
+        .is_some_and(|map| map.values().all(Value::is_string));
+    if !behaviour.is_production() && !documented_shape {
+        return Err(ApiError::invalid_payload());
     }
+    let names = value.as_object().into_iter().flat_map(|map| map.keys());
+    if let Some(name) = names
+        .into_iter()
+        .find(|name| delivery::is_framing_header(name))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Header '{name}' cannot be set on an endpoint: it frames the request ({} are reserved)",
+            delivery::FRAMING_HEADERS.join(", ")
+        )));
+    }
+    Ok(Some(value))
 }
 
 /// The headers a delivery adds: the string values of the stored object. Like the production
