@@ -614,7 +614,7 @@ fn bodies_that_merely_resemble_a_replay_are_left_alone() {
         // A fourth key, or one missing.
         format!(r#"{{"type":"e","timestamp":"{T1}","data":{{}},"extra":1}}"#),
         format!(r#"{{"type":"e","timestamp":"{T1}"}}"#),
-        format!(r#"{{"type":"e","data":{{}}}}"#),
+        r#"{"type":"e","data":{}}"#.to_owned(),
         r#"{"timestamp":"2023-11-14T22:13:20Z","data":{}}"#.to_owned(),
         // A key twice.
         format!(r#"{{"type":"e","type":"e","timestamp":"{T1}","data":{{}}}}"#),
