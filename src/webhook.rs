@@ -151,8 +151,9 @@ pub const HEADER_SIGNATURE: &str = "webhook-signature";
 ///
 /// Wacht signs every attempt of a delivery with the time the event was triggered. With the default (and
 /// maximum) of 32 attempts and the waits 30 s, 60 s, 5 min, 15 min, then 6 h, the last attempt is scheduled
-/// 584,490 s (6 days, 18 h, 21 min 30 s) after the trigger. This default adds one more 6-hour wait as a
-/// margin, for what the schedule does not count: the attempts themselves (each may take up to the
+/// 584,490 s (6 days, 18 h, 21 min 30 s) after the first, which is sent when the event is triggered. Wacht
+/// refuses a `max_retries` whose waits would add up to more than 7 days, so no endpoint's schedule goes
+/// further. This default adds one more 6-hour wait as a margin, for what the schedule does not count: the attempts themselves (each may take up to the
 /// endpoint's `timeout_seconds`, 30 s by default), queueing in Wacht's workers, a receiver clock that runs
 /// ahead, and a rate-limited endpoint or a `Retry-After` answer postponing an attempt. Wacht places no upper
 /// bound on those last two: if your receiver answers with long `Retry-After` values, or its endpoint has a
@@ -480,6 +481,8 @@ impl<'de> Visitor<'de> for Level {
                     inner = Some(map.next_value_seed(below)?);
                     true
                 }
+                // Not even the value of a stray key is read when nothing can be unwrapped any more.
+                _ if self.depth == 1 => return Err(de::Error::custom(NOT_AN_ENVELOPE)),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     false
