@@ -168,3 +168,213 @@ async fn the_axum_extractor_accepts_emulator_deliveries() {
     assert_eq!(event.data["amount"], 4200);
     emu.shutdown().await;
 }
+
+#[cfg(feature = "axum")]
+/// The `data` of the deliveries these tests trigger.
+#[derive(Debug, serde::Deserialize, PartialEq)]
+struct OrderPaid {
+    order_id: String,
+    amount: u64,
+}
+
+#[cfg(feature = "axum")]
+/// Seconds from the trigger to attempt `n` (1-based) in production, when every earlier attempt failed at
+/// once: the sum of Wacht's waits (the emulator's default schedule; its last wait repeats).
+fn production_send_offset(n: usize) -> i64 {
+    let schedule = wacht_webhooks_emulator::default_retry_schedule();
+    (1..n)
+        .map(|after| schedule[(after - 1).min(schedule.len() - 1)].as_secs() as i64)
+        .sum()
+}
+
+#[cfg(feature = "axum")]
+fn unix(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(seconds, 0).unwrap()
+}
+
+/// A receiver behind `VerifiedWebhook<OrderPaid>` that answers 503 to its first `failures` verified
+/// requests and 200 afterwards; a middleware records every request's headers and raw body first.
+#[cfg(feature = "axum")]
+async fn start_flaky_receiver(
+    webhook: Webhook,
+    failures: usize,
+) -> (
+    String,
+    mpsc::UnboundedReceiver<Received>,
+    mpsc::UnboundedReceiver<wacht_webhooks::WebhookEvent<OrderPaid>>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::body::Body;
+    use axum::extract::{Extension, Request};
+    use axum::http::StatusCode;
+    use axum::middleware::{self, Next};
+    use wacht_webhooks::VerifiedWebhook;
+
+    let (raw_sender, raw) = mpsc::unbounded_channel::<Received>();
+    let (event_sender, events) = mpsc::unbounded_channel();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let record = move |request: Request, next: Next| {
+        let raw_sender = raw_sender.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let _ = raw_sender.send((parts.headers.clone(), body.clone()));
+            next.run(Request::from_parts(parts, Body::from(body))).await
+        }
+    };
+    let receive = move |Extension(answered): Extension<Arc<AtomicUsize>>,
+                        VerifiedWebhook(event): VerifiedWebhook<OrderPaid>| async move {
+        let _ = event_sender.send(event);
+        if answered.fetch_add(1, Ordering::SeqCst) < failures {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        }
+    };
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .layer(Extension(answered))
+        .layer(middleware::from_fn(record))
+        .with_state(webhook);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, raw, events)
+}
+
+/// Every attempt of a delivery that fails 31 times is signed with the trigger's time; checked at the instant
+/// production would send it (up to 6.8 days later), each verifies with the default window, while the
+/// Standard Webhooks ±5 minutes would refuse all from the fourth on.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn every_retry_of_a_delivery_verifies_at_its_production_send_time() {
+    const ATTEMPTS: usize = 32;
+    let emu = Emulator::builder()
+        .api_key(API_KEY)
+        .retry_schedule(vec![Duration::from_millis(2)])
+        .start()
+        .await
+        .unwrap();
+    let base_url = emu.base_url();
+    let app = create_app(&base_url).await;
+    let webhook = Webhook::new(app["signing_secret"].as_str().unwrap()).unwrap();
+    let (hook_url, mut raw, mut events) = start_flaky_receiver(webhook.clone(), ATTEMPTS - 1).await;
+    let endpoint = json!({
+        "app_slug": "shop_app",
+        "url": hook_url,
+        "subscriptions": [{"event_name": "order.paid"}],
+        "max_retries": ATTEMPTS,
+    });
+    api_post(&base_url, "/webhooks/apps/shop_app/endpoints", endpoint).await;
+    let trigger = json!({
+        "app_slug": "shop_app",
+        "event_name": "order.paid",
+        "payload": {"order_id": "ord_1", "amount": 4200},
+    });
+    api_post(&base_url, "/webhooks/apps/shop_app/trigger", trigger).await;
+
+    let mut attempts = Vec::new();
+    for _ in 0..ATTEMPTS {
+        attempts.push(next(&mut raw).await);
+        // The receiver's own check, at the real (emulated) send time, let every attempt through.
+        assert_eq!(next(&mut events).await.data.amount, 4200);
+    }
+    let triggered: i64 = attempts[0].0["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(production_send_offset(ATTEMPTS) > 6 * 86_400 + 18 * 3_600);
+
+    let standard = webhook.clone().with_tolerance(Duration::from_secs(5 * 60));
+    for (n, (headers, body)) in attempts.iter().enumerate().map(|(i, a)| (i + 1, a)) {
+        assert_eq!(
+            headers["webhook-timestamp"],
+            attempts[0].0["webhook-timestamp"]
+        );
+        assert_eq!(headers["webhook-id"], attempts[0].0["webhook-id"]);
+        let sent = unix(triggered + production_send_offset(n));
+        let event = webhook
+            .verify_at::<OrderPaid>(headers, body, sent)
+            .unwrap_or_else(|e| panic!("attempt {n}: {e}"));
+        assert_eq!(
+            event.data,
+            OrderPaid {
+                order_id: "ord_1".into(),
+                amount: 4200
+            }
+        );
+        let symmetric = standard.verify_at::<OrderPaid>(headers, body, sent);
+        assert_eq!(symmetric.is_ok(), n < 4, "attempt {n}: {symmetric:?}");
+    }
+
+    // The future side stays tight.
+    let (headers, body) = &attempts[0];
+    let skew = wacht_webhooks::webhook::DEFAULT_MAX_FUTURE_SKEW.as_secs() as i64;
+    assert!(
+        webhook
+            .verify_at::<OrderPaid>(headers, body, unix(triggered - skew))
+            .is_ok()
+    );
+    assert_eq!(
+        webhook
+            .verify_at::<OrderPaid>(headers, body, unix(triggered - skew - 1))
+            .unwrap_err(),
+        VerifyError::TimestampTooNew
+    );
+    emu.shutdown().await;
+}
+
+/// A replay as production sends it: the stored envelope of the original delivery becomes the `data` of a new
+/// envelope, with a new id and time. The typed receiver gets the original payload.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn a_typed_receiver_gets_the_original_payload_of_a_replay() {
+    let (hook_url, mut original) = start_receiver().await;
+    let emu = start_emulator().await;
+    let app = create_app(&emu.base_url()).await;
+    trigger_one_delivery(&emu.base_url(), &hook_url).await;
+    let (_, stored_envelope) = next(&mut original).await;
+    let webhook = Webhook::new(app["signing_secret"].as_str().unwrap()).unwrap();
+
+    let (replay_url, _raw, mut events) = start_flaky_receiver(webhook.clone(), 0).await;
+    let replayed_at = chrono::Utc::now().timestamp() + 1;
+    let envelope: Value = serde_json::from_slice(&stored_envelope).unwrap();
+    let body = json!({
+        "type": "order.paid",
+        "timestamp": unix(replayed_at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": envelope,
+    })
+    .to_string();
+    let response = reqwest::Client::new()
+        .post(&replay_url)
+        .header("webhook-id", "msg_replay_1")
+        .header("webhook-timestamp", replayed_at)
+        .header(
+            "webhook-signature",
+            webhook.sign("msg_replay_1", replayed_at, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let event = next(&mut events).await;
+    assert_eq!(event.id, "msg_replay_1");
+    assert!(event.is_replay());
+    assert_eq!(
+        event.data,
+        OrderPaid {
+            order_id: "ord_1".into(),
+            amount: 4200
+        }
+    );
+    let original_time: chrono::DateTime<chrono::Utc> =
+        envelope["timestamp"].as_str().unwrap().parse().unwrap();
+    assert_eq!(event.timestamp, original_time);
+    assert_eq!(event.replayed_at, Some(unix(replayed_at)));
+    emu.shutdown().await;
+}

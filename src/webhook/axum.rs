@@ -17,8 +17,14 @@ use super::{VerifyError, Webhook, WebhookEvent};
 /// body limit, 2 MB unless changed with `axum::extract::DefaultBodyLimit`), verifies it against the system
 /// clock with [`Webhook::verify_as`] and yields the event. Refused requests get a short plain-text reason:
 /// 400 for missing or malformed headers and for payloads that do not fit `T`, 401 for a signature that does
-/// not match or a timestamp outside the tolerance, and axum's own status (such as 413) when the body cannot be
+/// not match or a timestamp outside the window, and axum's own status (such as 413) when the body cannot be
 /// read.
+///
+/// The window is the state's [`Webhook`]'s: by default every retry of a delivery is accepted, up to
+/// [`DEFAULT_MAX_AGE`](super::DEFAULT_MAX_AGE) after the trigger (Wacht never retries a 401, so a refused
+/// retry would be lost), and timestamps at most [`DEFAULT_MAX_FUTURE_SKEW`](super::DEFAULT_MAX_FUTURE_SKEW)
+/// ahead. Retries carry the same [`WebhookEvent::id`]: de-duplicate by it in the handler. Replayed
+/// deliveries arrive unwrapped, with the original payload in `data` (see [`WebhookEvent::is_replay`]).
 ///
 /// ```
 /// use axum::{routing::post, Router};
@@ -135,6 +141,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+    use crate::webhook::{DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW};
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const BODY: &str =
@@ -197,16 +204,53 @@ mod tests {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(text, "no matching webhook signature");
 
-        let webhook = Webhook::new(SECRET).unwrap();
-        let stale = delivery(BODY, |headers| {
-            let then = Utc::now().timestamp() - 3600;
-            headers.insert("webhook-timestamp", then.into());
-            let signature = webhook.sign("msg_1", then, BODY.as_bytes());
-            headers.insert("webhook-signature", signature.parse().unwrap());
-        });
-        let (status, text) = rejection_of(stale).await;
+        let max_age = DEFAULT_MAX_AGE.as_secs() as i64;
+        let (status, text) = rejection_of(signed_at(BODY, -max_age - 5)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(text, "webhook timestamp is too old");
+
+        let skew = DEFAULT_MAX_FUTURE_SKEW.as_secs() as i64;
+        let (status, text) = rejection_of(signed_at(BODY, skew + 5)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(text, "webhook timestamp is too far in the future");
+    }
+
+    /// A delivery of `body` signed `offset` seconds from now.
+    fn signed_at(body: &str, offset: i64) -> Request {
+        let webhook = Webhook::new(SECRET).unwrap();
+        delivery(body, |headers| {
+            let then = Utc::now().timestamp() + offset;
+            headers.insert("webhook-timestamp", then.into());
+            let signature = webhook.sign("msg_1", then, body.as_bytes());
+            headers.insert("webhook-signature", signature.parse().unwrap());
+        })
+    }
+
+    #[tokio::test]
+    async fn the_last_retry_of_a_delivery_is_extracted() {
+        // Wacht's 32nd attempt comes 584,490 s after the trigger, signed with the trigger's time.
+        let VerifiedWebhook(event) = extract::<OrderPaid>(signed_at(BODY, -584_490))
+            .await
+            .unwrap();
+        assert_eq!(event.data, OrderPaid { amount: 4200 });
+        assert!(extract::<OrderPaid>(signed_at(BODY, 60)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_replayed_delivery_is_extracted_with_its_original_payload() {
+        let replay = format!(
+            r#"{{"type":"order.paid","timestamp":"2024-05-02T08:00:00.000Z","data":{BODY}}}"#
+        );
+        let VerifiedWebhook(event) = extract::<OrderPaid>(delivery(&replay, |_| {}))
+            .await
+            .unwrap();
+        assert_eq!(event.data, OrderPaid { amount: 4200 });
+        assert!(event.is_replay());
+        assert_eq!(event.timestamp.to_rfc3339(), "2024-05-01T12:00:00+00:00");
+        assert_eq!(
+            event.replayed_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2024-05-02T08:00:00+00:00")
+        );
     }
 
     #[tokio::test]

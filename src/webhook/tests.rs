@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::*;
@@ -26,8 +27,6 @@ const PY_TS: i64 = 1_700_000_000;
 const PY_BODY: &[u8] =
     br#"{"type":"order.paid","timestamp":"2023-11-14T22:13:20.000Z","data":{"amount":4200}}"#;
 const PY_SIGNATURE: &str = "v1,rmDs6m0g96ggUdjbqcRXqGGtYaqbBboHsyx1aWWTp7U=";
-
-const TOLERANCE: i64 = 300;
 
 fn at(unix: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(unix, 0).expect("timestamp in chrono's range")
@@ -110,10 +109,14 @@ fn invalid_secrets_fail_at_construction() {
 }
 
 #[test]
-fn debug_redacts_the_key() {
+fn debug_redacts_the_key_and_shows_the_window() {
     let shown = format!("{:?}", spec());
     assert!(shown.contains("redacted"), "{shown}");
     assert!(!shown.contains("MfKQ9r8"), "{shown}");
+    assert!(
+        shown.contains("max_age: 606090s") && shown.contains("max_future_skew: 300s"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -229,21 +232,108 @@ fn malformed_signature_lists_are_invalid_headers() {
     }
 }
 
+/// Wacht's waits after attempts 1, 2, 3 and 4, then after every later one, in seconds (read in the backend,
+/// `calculate_next_retry`); written out here independently of the crate's constants.
+fn production_wait_after(attempt: u32) -> i64 {
+    match attempt {
+        1 => 30,
+        2 => 60,
+        3 => 5 * 60,
+        4 => 15 * 60,
+        _ => 6 * 60 * 60,
+    }
+}
+
+/// Seconds from the trigger to attempt `n` (1-based) when every earlier attempt failed at once.
+fn production_send_offset(n: u32) -> i64 {
+    (1..n).map(production_wait_after).sum()
+}
+
 #[test]
-fn timestamps_at_the_tolerance_are_accepted_and_one_second_beyond_refused() {
+fn the_default_max_age_is_the_retry_horizon_plus_one_six_hour_wait() {
+    assert_eq!(production_send_offset(32), 584_490);
+    assert_eq!(retry_horizon_secs(32), 584_490);
+    assert_eq!(retry_horizon_secs(1), 0);
+    assert_eq!(retry_horizon_secs(4), 390);
+    assert_eq!(DEFAULT_MAX_AGE, Duration::from_secs(584_490 + 6 * 3600));
+    assert_eq!(DEFAULT_MAX_FUTURE_SKEW, Duration::from_secs(300));
+}
+
+#[test]
+fn every_attempt_of_a_default_delivery_verifies_with_the_default_window() {
+    let map = py_headers(PY_SIGNATURE);
+    let symmetric = py().with_tolerance(Duration::from_secs(300));
+    for attempt in 1..=32 {
+        let sent = at(PY_TS + production_send_offset(attempt));
+        let event = py()
+            .verify_at::<OrderPaid>(&map, PY_BODY, sent)
+            .unwrap_or_else(|e| panic!("attempt {attempt}: {e:?}"));
+        assert_eq!(event.id, PY_ID);
+        // The Standard Webhooks window of ±5 minutes loses every attempt from the fourth on.
+        let old = symmetric.verify_at::<OrderPaid>(&map, PY_BODY, sent);
+        if attempt < 4 {
+            assert!(old.is_ok(), "attempt {attempt}");
+        } else {
+            assert_eq!(
+                old.unwrap_err(),
+                VerifyError::TimestampTooOld,
+                "attempt {attempt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_default_window_edges_are_exact() {
     let webhook = py();
     let map = py_headers(PY_SIGNATURE);
     let verify = |now| webhook.verify_at::<serde_json::Value>(&map, PY_BODY, at(now));
-    assert!(verify(PY_TS + TOLERANCE).is_ok());
+    let max_age = DEFAULT_MAX_AGE.as_secs() as i64;
+    let skew = DEFAULT_MAX_FUTURE_SKEW.as_secs() as i64;
+    assert!(verify(PY_TS + max_age).is_ok());
     assert_eq!(
-        verify(PY_TS + TOLERANCE + 1).unwrap_err(),
+        verify(PY_TS + max_age + 1).unwrap_err(),
         VerifyError::TimestampTooOld
     );
-    assert!(verify(PY_TS - TOLERANCE).is_ok());
+    assert!(verify(PY_TS - skew).is_ok());
     assert_eq!(
-        verify(PY_TS - TOLERANCE - 1).unwrap_err(),
+        verify(PY_TS - skew - 1).unwrap_err(),
         VerifyError::TimestampTooNew
     );
+}
+
+#[test]
+fn max_age_and_max_future_skew_are_set_separately() {
+    let map = py_headers(PY_SIGNATURE);
+    let webhook = py()
+        .with_max_age(Duration::from_secs(10))
+        .with_max_future_skew(Duration::from_secs(20));
+    let verify =
+        |webhook: &Webhook, now| webhook.verify_at::<serde_json::Value>(&map, PY_BODY, at(now));
+    assert!(verify(&webhook, PY_TS + 10).is_ok());
+    assert_eq!(
+        verify(&webhook, PY_TS + 11).unwrap_err(),
+        VerifyError::TimestampTooOld
+    );
+    assert!(verify(&webhook, PY_TS - 20).is_ok());
+    assert_eq!(
+        verify(&webhook, PY_TS - 21).unwrap_err(),
+        VerifyError::TimestampTooNew
+    );
+
+    // Each setter leaves the other bound at its default.
+    let skew_only = py().with_max_future_skew(Duration::ZERO);
+    assert!(verify(&skew_only, PY_TS + production_send_offset(32)).is_ok());
+    assert_eq!(
+        verify(&skew_only, PY_TS - 1).unwrap_err(),
+        VerifyError::TimestampTooNew
+    );
+    let age_only = py().with_max_age(Duration::ZERO);
+    assert_eq!(
+        verify(&age_only, PY_TS + 1).unwrap_err(),
+        VerifyError::TimestampTooOld
+    );
+    assert!(verify(&age_only, PY_TS - 300).is_ok());
 }
 
 #[test]
@@ -422,6 +512,226 @@ fn error_messages_never_show_the_secret_or_the_expected_signature() {
     }
 }
 
+/// The replay's time and the original event's time, as Wacht writes them.
+const T2: &str = "2023-11-15T08:00:00.000Z";
+const T1: &str = "2023-11-14T22:13:20.000Z";
+
+/// Verifies `body` (signed now by the Python vector's key) as JSON.
+fn verify_body(body: &str) -> Result<WebhookEvent<serde_json::Value>, VerifyError> {
+    verify_body_as(body)
+}
+
+fn verify_body_as<T: DeserializeOwned>(body: &str) -> Result<WebhookEvent<T>, VerifyError> {
+    let webhook = py();
+    let map = py_headers(&webhook.sign(PY_ID, PY_TS, body.as_bytes()));
+    webhook.verify_at(&map, body.as_bytes(), at(PY_TS))
+}
+
+/// `{"type": event_type, "timestamp": timestamp, "data": data}`, keys in Wacht's order.
+fn envelope(event_type: &str, timestamp: &str, data: &str) -> String {
+    format!(
+        r#"{{"type":{},"timestamp":"{timestamp}","data":{data}}}"#,
+        json!(event_type)
+    )
+}
+
+fn time(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn a_replayed_envelope_is_unwrapped_to_the_original_payload() {
+    let original = envelope("order.paid", T1, r#"{"amount":4200}"#);
+    let body = envelope("order.paid", T2, &original);
+    let event = verify_body(&body).unwrap();
+    assert_eq!(event.data, json!({"amount": 4200}));
+    assert_eq!(event.event_type, "order.paid");
+    assert!(event.is_replay());
+    assert_eq!(event.timestamp, time(T1));
+    assert_eq!(event.replayed_at, Some(time(T2)));
+
+    let typed: WebhookEvent<OrderPaid> = verify_body_as(&body).unwrap();
+    assert_eq!(typed.data, OrderPaid { amount: 4200 });
+    assert_eq!(
+        (typed.timestamp, typed.replayed_at),
+        (time(T1), Some(time(T2)))
+    );
+}
+
+#[test]
+fn an_original_delivery_is_not_a_replay() {
+    let event = py_verify(PY_SIGNATURE).unwrap();
+    assert!(!event.is_replay());
+    assert_eq!(event.replayed_at, None);
+}
+
+#[test]
+fn replays_are_recognised_whatever_the_key_order_and_escapes() {
+    // Keys sorted (as serde_json without `preserve_order` writes them), whitespace, and escaped strings.
+    let body = format!(
+        r#" {{ "data" : {{"data":{{"amount":4200}}, "timestamp":"{T1}", "t\u0079pe":"order\u002epaid"}},
+            "timestamp":"{T2}", "type":"order.paid" }} "#
+    );
+    let event: WebhookEvent<OrderPaid> = verify_body_as(&body).unwrap();
+    assert_eq!(event.data, OrderPaid { amount: 4200 });
+    assert_eq!(event.replayed_at, Some(time(T2)));
+}
+
+#[test]
+fn a_replay_of_a_replay_is_unwrapped_to_the_first_payload() {
+    let t3 = "2023-11-16T09:30:00.000Z";
+    let first = envelope("order.paid", T1, r#"{"amount":4200}"#);
+    let replay = envelope("order.paid", T2, &first);
+    let body = envelope("order.paid", t3, &replay);
+    let event: WebhookEvent<OrderPaid> = verify_body_as(&body).unwrap();
+    assert_eq!(event.data, OrderPaid { amount: 4200 });
+    assert_eq!(event.timestamp, time(T1));
+    assert_eq!(event.replayed_at, Some(time(t3)));
+}
+
+#[test]
+fn replays_may_carry_any_json_payload() {
+    for payload in ["null", "true", "12.5", r#""text""#, "[1,[2],{}]", "{}"] {
+        let body = envelope("e", T2, &envelope("e", T1, payload));
+        let event = verify_body(&body).unwrap();
+        assert!(event.is_replay(), "{payload}");
+        assert_eq!(
+            event.data,
+            serde_json::from_str::<serde_json::Value>(payload).unwrap()
+        );
+    }
+    // Same timestamps (a replay within the second of its original) are a replay too.
+    let body = envelope("e", T1, &envelope("e", T1, "7"));
+    assert_eq!(verify_body(&body).unwrap().data, json!(7));
+}
+
+#[test]
+fn bodies_that_merely_resemble_a_replay_are_left_alone() {
+    let later = "2023-11-15T08:00:01.000Z";
+    let look_alikes = [
+        // A fourth key, or one missing.
+        format!(r#"{{"type":"e","timestamp":"{T1}","data":{{}},"extra":1}}"#),
+        format!(r#"{{"type":"e","timestamp":"{T1}"}}"#),
+        r#"{"type":"e","data":{}}"#.to_owned(),
+        r#"{"timestamp":"2023-11-14T22:13:20Z","data":{}}"#.to_owned(),
+        // A key twice.
+        format!(r#"{{"type":"e","type":"e","timestamp":"{T1}","data":{{}}}}"#),
+        format!(r#"{{"type":"e","timestamp":"{T1}","data":1,"data":2}}"#),
+        // Another event type: a payload of the user's own with these three keys.
+        envelope("invoice.paid", T1, r#"{"id":"in_1"}"#),
+        envelope("E", T1, "{}"),
+        // `type` or `timestamp` of another JSON type, or not RFC 3339.
+        format!(r#"{{"type":["e"],"timestamp":"{T1}","data":{{}}}}"#),
+        format!(r#"{{"type":null,"timestamp":"{T1}","data":{{}}}}"#),
+        r#"{"type":"e","timestamp":1700000000,"data":{}}"#.to_owned(),
+        r#"{"type":"e","timestamp":{"at":"2023-11-14T22:13:20Z"},"data":{}}"#.to_owned(),
+        envelope("e", "2023-11-14", "{}"),
+        envelope("e", "yesterday", "{}"),
+        envelope("e", "2023-11-14T22:13:20", "{}"),
+        // Later than the envelope around it.
+        envelope("e", later, "{}"),
+        envelope("e", "2023-11-15T07:00:01-01:00", "{}"),
+        // Not an object at all.
+        r#"[{"type":"e","timestamp":"2023-11-14T22:13:20Z","data":{}}]"#.to_owned(),
+        format!("{:?}", envelope("e", T1, "{}")),
+    ];
+    for data in &look_alikes {
+        let event = verify_body(&envelope("e", T2, data)).unwrap();
+        assert!(!event.is_replay(), "{data}");
+        assert_eq!(event.timestamp, time(T2), "{data}");
+        let expected: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(event.data, expected, "{data}");
+    }
+}
+
+#[test]
+fn only_the_levels_that_follow_the_rule_are_unwrapped() {
+    // A replay whose original payload is the user's own envelope-like object of another type.
+    let own = envelope("invoice.paid", T1, r#"{"id":"in_1"}"#);
+    let body = envelope("e", T2, &envelope("e", T1, &own));
+    let event = verify_body(&body).unwrap();
+    assert!(event.is_replay());
+    assert_eq!(
+        event.data,
+        serde_json::from_str::<serde_json::Value>(&own).unwrap()
+    );
+
+    // The rule compares each level with the one around it: a later inner time stops the unwrapping there.
+    let inner = envelope("e", "2023-11-15T07:00:00.000Z", "1");
+    let body = envelope("e", T2, &envelope("e", T1, &inner));
+    let event = verify_body(&body).unwrap();
+    assert_eq!(event.timestamp, time(T1));
+    assert_eq!(
+        event.data,
+        serde_json::from_str::<serde_json::Value>(&inner).unwrap()
+    );
+}
+
+#[test]
+fn a_payload_of_exactly_the_replay_shape_is_unwrapped() {
+    // Documented limit of the rule: the same event type and an earlier time cannot be told from a replay.
+    let body = envelope("e", T2, &envelope("e", T1, r#"{"k":1}"#));
+    assert_eq!(verify_body(&body).unwrap().data, json!({"k": 1}));
+}
+
+#[test]
+fn unwrapping_stops_at_max_replay_depth() {
+    let mut nested = "0".to_owned();
+    for _ in 0..MAX_REPLAY_DEPTH + 1 {
+        nested = envelope("e", T1, &nested);
+    }
+    let event = verify_body(&envelope("e", T2, &nested)).unwrap();
+    assert!(event.is_replay());
+    // One envelope (around the payload 0) was left in `data`.
+    assert_eq!(event.data, json!({"type": "e", "timestamp": T1, "data": 0}));
+}
+
+#[test]
+fn broken_replays_are_invalid_payloads() {
+    let replay = envelope(
+        "order.paid",
+        T2,
+        &envelope("order.paid", T1, r#"{"amount":"lots"}"#),
+    );
+    let err = verify_body_as::<OrderPaid>(&replay).unwrap_err();
+    assert!(matches!(err, VerifyError::InvalidPayload(_)), "{err:?}");
+
+    let trailing = format!("{} x", envelope("e", T2, &envelope("e", T1, "1")));
+    let err = verify_body(&trailing).unwrap_err();
+    assert!(matches!(err, VerifyError::InvalidPayload(_)), "{err:?}");
+
+    // Too deep for serde_json (128 levels): refused, not a stack overflow.
+    let mut nested = "0".to_owned();
+    for _ in 0..200 {
+        nested = envelope("e", T1, &nested);
+    }
+    let err = verify_body(&envelope("e", T2, &nested)).unwrap_err();
+    assert!(matches!(err, VerifyError::InvalidPayload(_)), "{err:?}");
+}
+
+/// Pieces of JSON that often make up envelopes, to assemble near-envelopes from.
+const TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    r#""type""#,
+    r#""timestamp""#,
+    r#""data""#,
+    r#""e""#,
+    r#""x""#,
+    r#""2023-11-14T22:13:20.000Z""#,
+    r#""2023-11-15T08:00:00Z""#,
+    "1",
+    "null",
+    " ",
+    r#""\u0065""#,
+];
+
 proptest! {
     #[test]
     fn signed_messages_verify(
@@ -479,4 +789,50 @@ proptest! {
         }
         prop_assert!(py().verify_at::<serde_json::Value>(&map, &body, at(PY_TS)).is_err());
     }
+
+    #[test]
+    fn signed_near_envelopes_never_panic(
+        pieces in proptest::collection::vec(0..TOKENS.len(), 0..60),
+    ) {
+        let body: String = pieces.iter().map(|&i| TOKENS[i]).collect();
+        let result = verify_body(&body);
+        prop_assert!(matches!(result, Ok(_) | Err(VerifyError::InvalidPayload(_))));
+        let typed = verify_body_as::<OrderPaid>(&body);
+        prop_assert!(matches!(typed, Ok(_) | Err(VerifyError::InvalidPayload(_))));
+    }
+
+    #[test]
+    fn replays_unwrap_to_their_original_payload(
+        payload in json_value(),
+        levels in 1usize..5,
+    ) {
+        let mut body = payload.to_string();
+        for level in 0..=levels {
+            // Older inwards: level 0 is the original, `levels` the body itself.
+            let at = at(PY_TS + level as i64).to_rfc3339();
+            body = envelope("t", &at, &body);
+        }
+        let event = verify_body(&body).unwrap();
+        prop_assert!(event.is_replay());
+        prop_assert_eq!(event.timestamp, at(PY_TS));
+        prop_assert_eq!(event.replayed_at, Some(at(PY_TS + levels as i64)));
+        prop_assert_eq!(event.data, payload);
+    }
+}
+
+/// Arbitrary JSON, up to a few levels deep; objects may use the envelope's key names.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[a-z\"\\\\ ]{0,8}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("type|timestamp|data|[a-z]{1,3}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
 }
