@@ -43,7 +43,7 @@ usage: wacht-webhooks-emulator [options]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     /// Serve with these settings.
-    Run(Args),
+    Run(Box<Args>),
     /// Print the help.
     Help,
 }
@@ -161,7 +161,7 @@ pub fn parse(
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
-    Ok(Command::Run(parsed))
+    Ok(Command::Run(Box::new(parsed)))
 }
 
 /// Parses `50ms,2s,5m,1h`.
@@ -256,10 +256,7 @@ mod tests {
         assert!(a.strict_urls && a.loopback_only && a.documented);
         assert!(!matches!(
             args(&[]),
-            Ok(Command::Run(Args {
-                documented: true,
-                ..
-            }))
+            Ok(Command::Run(a)) if a.documented
         ));
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--listen"]).is_err());

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
         std::env::args().skip(1),
         std::env::var("WACHT_API_KEY").ok(),
     ) {
-        Ok(cli::Command::Run(args)) => args,
+        Ok(cli::Command::Run(args)) => *args,
         Ok(cli::Command::Help) => {
             print_line(cli::USAGE);
             return ExitCode::SUCCESS;
