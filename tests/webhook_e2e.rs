@@ -327,54 +327,97 @@ async fn every_retry_of_a_delivery_verifies_at_its_production_send_time() {
     emu.shutdown().await;
 }
 
-/// A replay as production sends it: the stored envelope of the original delivery becomes the `data` of a new
-/// envelope, with a new id and time. The typed receiver gets the original payload.
+/// GETs JSON from the emulator's API, failing the test on a non-200.
 #[cfg(feature = "axum")]
-#[tokio::test]
-async fn a_typed_receiver_gets_the_original_payload_of_a_replay() {
-    let (hook_url, mut original) = start_receiver().await;
-    let emu = start_emulator().await;
-    let app = create_app(&emu.base_url()).await;
-    trigger_one_delivery(&emu.base_url(), &hook_url).await;
-    let (_, stored_envelope) = next(&mut original).await;
-    let webhook = Webhook::new(app["signing_secret"].as_str().unwrap()).unwrap();
-
-    let (replay_url, _raw, mut events) = start_flaky_receiver(webhook.clone(), 0).await;
-    let replayed_at = chrono::Utc::now().timestamp() + 1;
-    let envelope: Value = serde_json::from_slice(&stored_envelope).unwrap();
-    let body = json!({
-        "type": "order.paid",
-        "timestamp": unix(replayed_at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": envelope,
-    })
-    .to_string();
+async fn api_get(base_url: &str, path: &str) -> Value {
     let response = reqwest::Client::new()
-        .post(&replay_url)
-        .header("webhook-id", "msg_replay_1")
-        .header("webhook-timestamp", replayed_at)
-        .header(
-            "webhook-signature",
-            webhook.sign("msg_replay_1", replayed_at, body.as_bytes()),
-        )
-        .body(body)
+        .get(format!("{base_url}{path}"))
+        .bearer_auth(API_KEY)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.unwrap()
+}
 
-    let event = next(&mut events).await;
-    assert_eq!(event.id, "msg_replay_1");
-    assert!(event.is_replay());
-    assert_eq!(
-        event.data,
-        OrderPaid {
-            order_id: "ord_1".into(),
-            amount: 4200
+/// Replays one delivery once it has succeeded (a delivery still in flight is not replayed).
+#[cfg(feature = "axum")]
+async fn replay_when_settled(base_url: &str, delivery_id: &str) {
+    let path = format!("/webhooks/apps/shop_app/deliveries/{delivery_id}");
+    for _ in 0..500 {
+        if api_get(base_url, &path).await["status"] == "success" {
+            let ids = json!({"delivery_ids": [delivery_id]});
+            api_post(base_url, "/webhooks/apps/shop_app/deliveries/replay", ids).await;
+            return;
         }
-    );
-    let original_time: chrono::DateTime<chrono::Utc> =
-        envelope["timestamp"].as_str().unwrap().parse().unwrap();
-    assert_eq!(event.timestamp, original_time);
-    assert_eq!(event.replayed_at, Some(unix(replayed_at)));
-    emu.shutdown().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("delivery {delivery_id} did not succeed");
+}
+
+/// A replay as production sends it (the emulator's default behaviour): the stored envelope of the
+/// original delivery becomes the `data` of a new envelope, with a new id and time, and a replay of
+/// that replay wraps it once more. The typed receiver gets the original payload and time every time;
+/// against the documented behaviour the same receiver gets the same payload, not marked a replay.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn a_typed_receiver_gets_the_original_payload_of_a_replay() {
+    use wacht_webhooks_emulator::Behaviour;
+
+    let paid = OrderPaid {
+        order_id: "ord_1".into(),
+        amount: 4200,
+    };
+    for behaviour in [Behaviour::Production, Behaviour::Documented] {
+        let emu = Emulator::builder()
+            .api_key(API_KEY)
+            .behaviour(behaviour)
+            .start()
+            .await
+            .unwrap();
+        let base_url = emu.base_url();
+        let app = create_app(&base_url).await;
+        let webhook = Webhook::new(app["signing_secret"].as_str().unwrap()).unwrap();
+        let (hook_url, mut raw, mut events) = start_flaky_receiver(webhook, 0).await;
+        let delivery_id = trigger_one_delivery(&base_url, &hook_url).await;
+        let original = next(&mut events).await;
+        let (_, original_body) = next(&mut raw).await;
+        assert!(!original.is_replay());
+        assert_eq!(original.data, paid);
+
+        replay_when_settled(&base_url, &delivery_id).await;
+        let replay = next(&mut events).await;
+        let (_, replay_body) = next(&mut raw).await;
+        let replay_body: Value = serde_json::from_slice(&replay_body).unwrap();
+        assert_ne!(replay.id, original.id, "a replay is a new delivery");
+        assert_eq!(replay.data, paid, "{behaviour:?}");
+        let replay_id = replay.id.strip_prefix("msg_").unwrap().to_owned();
+        if behaviour == Behaviour::Production {
+            let stored: Value = serde_json::from_slice(&original_body).unwrap();
+            assert_eq!(
+                replay_body["data"], stored,
+                "the stored envelope is re-sent"
+            );
+            assert!(replay.is_replay());
+            assert_eq!(replay.timestamp, original.timestamp);
+            let sent_at = replay_body["timestamp"].as_str().unwrap().parse().unwrap();
+            assert_eq!(replay.replayed_at, Some(sent_at));
+        } else {
+            assert!(!replay.is_replay());
+            assert_eq!(
+                replay_body["data"],
+                json!({"order_id": "ord_1", "amount": 4200})
+            );
+        }
+
+        replay_when_settled(&base_url, &replay_id).await;
+        let again = next(&mut events).await;
+        assert_eq!(again.data, paid, "{behaviour:?}");
+        assert_eq!(again.is_replay(), behaviour == Behaviour::Production);
+        if behaviour == Behaviour::Production {
+            assert_eq!(again.timestamp, original.timestamp);
+            assert!(again.replayed_at >= replay.replayed_at);
+        }
+        emu.shutdown().await;
+    }
 }
