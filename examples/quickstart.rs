@@ -156,11 +156,12 @@ async fn main() -> Result {
         .await?;
     trigger("invoice.paid", json!({"invoice": "in_3", "amount": 990})).await?;
     receiver.next().await?; // the first endpoint's copy
+    // The stream applies the endpoint filter itself: the production service ignores it.
     let to_flaky = ListWebhookDeliveriesOptions::new().endpoint_id(&flaky.id);
-    let page = webhooks.list_webhook_deliveries(slug, to_flaky).await?;
-    let failed = page
-        .data
-        .first()
+    let mut to_flaky = std::pin::pin!(webhooks.list_webhook_deliveries_stream(slug, to_flaky));
+    let failed = to_flaky
+        .try_next()
+        .await?
         .ok_or("no delivery to the broken endpoint")?;
     let failed = wait_for_status(
         &webhooks,
