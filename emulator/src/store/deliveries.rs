@@ -595,21 +595,11 @@ impl Store {
     fn row_view(&self, app_slug: &str, entry: LogEntry<'_>) -> DeliveryView {
         match entry {
             LogEntry::Delivery(delivery, index) => {
-                let row = &delivery.log[index];
-                let answered = row.attempt.as_ref().filter(|a| a.status_code.is_some());
-                DeliveryView {
-                    delivery_id: delivery.id.to_string(),
-                    deployment_id: self.deployment_id.clone(),
-                    app_slug: app_slug.to_string(),
-                    endpoint_id: delivery.endpoint_id.to_string(),
-                    event_name: delivery.event_name.clone(),
-                    status: row.status.as_str(),
-                    http_status_code: answered.and_then(|a| a.status_code),
-                    response_time_ms: answered.map(|a| a.response_time_ms),
-                    attempt_number: row.attempts_made,
-                    max_attempts: delivery.max_attempts,
-                    timestamp: format_time(row.at),
-                }
+                let answered = delivery.log[index]
+                    .attempt
+                    .as_ref()
+                    .filter(|a| a.status_code.is_some());
+                self.log_row_view(app_slug, delivery, index, answered)
             }
             LogEntry::Endpoint(event) => DeliveryView {
                 delivery_id: event.id.to_string(),
@@ -633,8 +623,23 @@ impl Store {
         delivery: &Delivery,
         index: usize,
     ) -> DeliveryView {
+        self.log_row_view(
+            app_slug,
+            delivery,
+            index,
+            latest_attempt_until(delivery, index),
+        )
+    }
+
+    /// The list row of `delivery` as of its log row `index`, showing `attempt`'s outcome.
+    fn log_row_view(
+        &self,
+        app_slug: &str,
+        delivery: &Delivery,
+        index: usize,
+        attempt: Option<&Attempt>,
+    ) -> DeliveryView {
         let row = &delivery.log[index];
-        let attempt = latest_attempt_until(delivery, index);
         DeliveryView {
             delivery_id: delivery.id.to_string(),
             deployment_id: self.deployment_id.clone(),
