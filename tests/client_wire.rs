@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
-    CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, EventSubscription,
+    CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, EventSubscriptionRequest,
     ListWebhookAppsOptions, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions,
     ListWebhookReplayTasksOptions, ReplayTaskState, ReplayWebhookDeliveriesRequest,
     TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest,
@@ -353,7 +353,7 @@ async fn update_webhook_endpoint_patches_the_endpoint() {
     let request = UpdateWebhookEndpointRequest::new()
         .url("https://hooks.example.com/v2")
         .is_active(false)
-        .subscriptions([EventSubscription::new("invoice.paid", json!({}))]);
+        .subscriptions([EventSubscriptionRequest::new("invoice.paid").filter_rules(json!({}))]);
     let (endpoint, req) = exchange(example("WebhookEndpoint"), |w| async move {
         w.update_webhook_endpoint(SLUG, ID, request).await
     })
