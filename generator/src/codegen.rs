@@ -20,7 +20,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::spec::{pascal_case, schema_ref_name, Operation, Spec};
+use crate::spec::{open_enum_values, pascal_case, schema_ref_name, Operation, Spec};
 use crate::Error;
 
 /// The type the generated `Client` carries for the hand-written transport (retries, tracing).
@@ -173,20 +173,13 @@ const VALUE_LIMITS: [&str; 8] = [
 
 /// The document progenitor sees: value limits removed from typed schemas. Limits are the server's
 /// to enforce (it answers with its own messages), and plain Rust types keep request builders
-/// infallible: `max_retries(5)` takes an integer, not a `NonZeroU64`. The spec's forms for other
-/// languages' generators are read back as the forms typify maps well: a nullable reference
-/// `oneOf: [{$ref}, {$ref: Null}]` as `nullable` + `allOf` (an `Option<T>`), an open enum's
-/// `anyOf: [{enum}, {type: string}]` as its `enum` (replaced by the open enum type anyway).
+/// infallible: `max_retries(5)` takes an integer, not a `NonZeroU64`. Nullable references and
+/// open enums come in their canonical forms ([`Spec::canonical`]), which typify maps to
+/// `Option<T>` and an enum (replaced by the open enum type).
 fn plain_types(spec: &Spec) -> Result<openapiv3::OpenAPI, Error> {
     fn strip(value: &mut Value) {
         match value {
             Value::Object(map) => {
-                nullable_reference(map);
-                if let Some(values) = open_enum_values(map).cloned() {
-                    map.remove("anyOf");
-                    map.insert("type".into(), Value::from("string"));
-                    map.insert("enum".into(), values);
-                }
                 if map.get("type").is_some_and(Value::is_string) {
                     for key in VALUE_LIMITS {
                         map.remove(key);
@@ -198,12 +191,8 @@ fn plain_types(spec: &Spec) -> Result<openapiv3::OpenAPI, Error> {
             _ => {}
         }
     }
-    let mut raw = spec.raw.clone();
+    let mut raw = spec.canonical().raw;
     strip(&mut raw);
-    // No reference to `Null` is left: no Rust type for it.
-    if let Some(schemas) = raw.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        schemas.remove("Null");
-    }
     Spec {
         source: spec.source.clone(),
         raw,
@@ -357,44 +346,6 @@ fn generic_inner<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> 
         }),
         _ => None,
     }
-}
-
-/// The reference that marks the null member of a nullable reference's `oneOf`.
-const NULL_SCHEMA: &str = "#/components/schemas/Null";
-
-/// Rewrites `oneOf: [{$ref: T}, {$ref: Null}]` into `type: object, nullable: true, allOf: [{$ref: T}]`.
-fn nullable_reference(map: &mut serde_json::Map<String, Value>) {
-    let Some(Value::Array(members)) = map.get("oneOf") else {
-        return;
-    };
-    let is_null = |m: &Value| m.get("$ref").and_then(Value::as_str) == Some(NULL_SCHEMA);
-    let [first, second] = members.as_slice() else {
-        return;
-    };
-    let target = match (is_null(first), is_null(second)) {
-        (false, true) => first.clone(),
-        (true, false) => second.clone(),
-        _ => return,
-    };
-    map.remove("oneOf");
-    map.insert("type".into(), Value::from("object"));
-    map.insert("nullable".into(), Value::Bool(true));
-    map.insert("allOf".into(), Value::Array(vec![target]));
-}
-
-/// The known values of an open enum (`x-open-enum: true`): its `enum`, or the `enum` of the first
-/// member of `anyOf: [{type: string, enum}, {type: string}]`.
-fn open_enum_values(schema: &serde_json::Map<String, Value>) -> Option<&Value> {
-    if schema.get("x-open-enum") != Some(&Value::Bool(true)) {
-        return None;
-    }
-    schema.get("enum").or_else(|| {
-        schema
-            .get("anyOf")?
-            .as_array()?
-            .iter()
-            .find_map(|member| member.get("enum"))
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,8 +41,11 @@ enum Direction {
     Response,
 }
 
-/// Lists the changes from `old` to `new`, sorted and without repeats.
+/// Lists the changes from `old` to `new`, sorted and without repeats. Both are compared in their
+/// canonical forms ([`Spec::canonical`]), so that writing a nullable reference or an open enum in
+/// another form is no change.
 pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
+    let (old, new) = (&old.canonical(), &new.canonical());
     let mut differ = Differ {
         old,
         new,
