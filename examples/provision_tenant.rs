@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
-    CreateWebhookEventCatalogRequest, ErrorKind, EventSubscription, EventSubscriptionRequest, ListWebhookEndpointsOptions,
-    UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks,
+    CreateWebhookEventCatalogRequest, ErrorKind, EventSubscription, EventSubscriptionRequest,
+    ListWebhookEndpointsOptions, UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks,
 };
 use wacht_webhooks_emulator::Emulator;
 
@@ -211,6 +211,8 @@ fn same_subscriptions(have: &[EventSubscription], want: &[EventSubscriptionReque
         subs
     };
     let have = have.iter().map(|s| (&s.event_name, Some(&s.filter_rules)));
-    let want = want.iter().map(|s| (&s.event_name, s.filter_rules.as_ref()));
+    let want = want
+        .iter()
+        .map(|s| (&s.event_name, s.filter_rules.as_ref()));
     normalized(have.collect()) == normalized(want.collect())
 }

@@ -1173,7 +1173,8 @@ async fn updates_clear_lists_and_maps_set_empty_and_keep_unset_fields() {
         w.update_webhook_endpoint(
             slug,
             id,
-            UpdateWebhookEndpointRequest::new().subscriptions(Vec::<EventSubscriptionRequest>::new()),
+            UpdateWebhookEndpointRequest::new()
+                .subscriptions(Vec::<EventSubscriptionRequest>::new()),
         )
         .await,
         "At least one subscription is required",

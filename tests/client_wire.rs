@@ -307,7 +307,7 @@ async fn create_webhook_endpoint_fills_app_slug_from_the_path() {
             "app_slug": SLUG,
             "url": "https://hooks.example.com/wacht",
             "subscriptions": [
-                {"event_name": "invoice.paid", "filter_rules": null},
+                {"event_name": "invoice.paid"},
                 {"event_name": "invoice.failed", "filter_rules": {"amount": {"$gte": 1000}}},
             ],
             "description": "Accounting service",
@@ -692,9 +692,8 @@ async fn create_webhook_event_catalog_posts_the_events() {
                     "group": "invoices",
                     "schema": {"type": "object"},
                     "example_payload": {"amount": 4200},
-                    "is_archived": false,
                 },
-                {"name": "invoice.failed", "description": "A payment failed.", "is_archived": false},
+                {"name": "invoice.failed", "description": "A payment failed."},
             ],
         }),
     );
@@ -745,7 +744,6 @@ async fn append_webhook_event_catalog_events_posts_events() {
         json!({"events": [{
             "name": "invoice.refunded",
             "description": "An invoice was refunded.",
-            "is_archived": false,
         }]}),
     );
     assert_eq!(catalog.events[0].name, "invoice.paid");

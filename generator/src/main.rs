@@ -104,6 +104,7 @@ fn publish(args: &Args) -> Result<ExitCode, generator::Error> {
         eprintln!("publish needs --out DIR\n\n{USAGE}");
         return Ok(ExitCode::from(2));
     };
+    let spec = generator::load_checked(spec_arg(args, 0))?;
     let redocly = match (&args.redocly, args.no_html) {
         (_, true) => None,
         (Some(path), false) => Some(path.clone()),
@@ -120,7 +121,6 @@ fn publish(args: &Args) -> Result<ExitCode, generator::Error> {
         previous: args.since.clone(),
         redocly,
     };
-    let spec = generator::load_checked(spec_arg(args, 0))?;
     for path in generator::publish_bundle(&spec, dir, &options)? {
         println!("wrote {}", path.display());
     }

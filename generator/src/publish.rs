@@ -66,7 +66,11 @@ pub struct BundleOptions {
 /// Publishes the whole bundle into `dir`: [`publish`]'s copies, [`CHANGES_FILE`] from the changes
 /// since the previous spec (breaking first), and with a Redocly CLI [`HTML_FILE`]. Fails, writing
 /// nothing, when `info.version` does not follow the previous one as the changes require.
-pub fn publish_bundle(spec: &Spec, dir: &Path, options: &BundleOptions) -> Result<Vec<PathBuf>, Error> {
+pub fn publish_bundle(
+    spec: &Spec,
+    dir: &Path,
+    options: &BundleOptions,
+) -> Result<Vec<PathBuf>, Error> {
     let previous_path = options
         .previous
         .clone()
@@ -82,7 +86,11 @@ pub fn publish_bundle(spec: &Spec, dir: &Path, options: &BundleOptions) -> Resul
     write(&changes_path, &notes)?;
     written.push(changes_path);
     if let Some(redocly) = &options.redocly {
-        written.push(render_html(redocly, &dir.join("webhooks.json"), &dir.join(HTML_FILE))?);
+        written.push(render_html(
+            redocly,
+            &dir.join("webhooks.json"),
+            &dir.join(HTML_FILE),
+        )?);
     }
     Ok(written)
 }
@@ -92,7 +100,9 @@ pub fn changes_markdown(spec: &Spec, since: Option<(&Spec, &[Change])>) -> Resul
     let version = Version::of(spec).map_err(Error::Publish)?;
     let mut text = String::from("# Changes to the Wacht Webhooks API spec\n\n");
     let Some((old, changes)) = since else {
-        text.push_str(&format!("Version {version}: the first published version.\n"));
+        text.push_str(&format!(
+            "Version {version}: the first published version.\n"
+        ));
         return Ok(text);
     };
     let old_version = Version::of(old).map_err(Error::Publish)?;
@@ -100,14 +110,21 @@ pub fn changes_markdown(spec: &Spec, since: Option<(&Spec, &[Change])>) -> Resul
         "From {old_version} to {version}, as `wacht-webhooks-generator diff` classifies them: a breaking \
          change can fail a client generated from the previous spec.\n"
     ));
-    let (breaking, compatible): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(|c| c.breaking);
-    for (title, list) in [("Breaking changes", breaking), ("Compatible changes", compatible)] {
+    let (breaking, compatible): (Vec<&Change>, Vec<&Change>) =
+        changes.iter().partition(|c| c.breaking);
+    for (title, list) in [
+        ("Breaking changes", breaking),
+        ("Compatible changes", compatible),
+    ] {
         text.push_str(&format!("\n## {title} ({})\n\n", list.len()));
         if list.is_empty() {
             text.push_str("None.\n");
         }
         for change in list {
-            text.push_str(&format!("- `{}`: {}\n", change.location, change.description));
+            text.push_str(&format!(
+                "- `{}`: {}\n",
+                change.location, change.description
+            ));
         }
     }
     Ok(text)
@@ -134,7 +151,10 @@ fn render_html(redocly: &Path, json: &Path, html: &Path) -> Result<PathBuf, Erro
         )));
     }
     let page = std::fs::read_to_string(html).map_err(|err| {
-        Error::Publish(format!("cannot read the rendered {}: {err}", html.display()))
+        Error::Publish(format!(
+            "cannot read the rendered {}: {err}",
+            html.display()
+        ))
     })?;
     let remote = network_resources(&page);
     if !remote.is_empty() {
@@ -161,12 +181,18 @@ pub fn network_resources(html: &str) -> Vec<String> {
     while let Some(start) = rest.find('<') {
         let tag = &rest[start + 1..];
         let end = tag.find('>').unwrap_or(tag.len());
-        let (element, name) = (&tag[..end], tag.split(|c: char| !c.is_ascii_alphanumeric()).next());
+        let (element, name) = (
+            &tag[..end],
+            tag.split(|c: char| !c.is_ascii_alphanumeric()).next(),
+        );
         if name.is_some_and(|n| FETCHING.contains(&n)) {
             for attribute in ATTRIBUTES {
                 for value in attribute_values(element, attribute) {
                     if is_remote(value) {
-                        found.push(format!("<{}> {attribute}={value}", name.unwrap_or_default()));
+                        found.push(format!(
+                            "<{}> {attribute}={value}",
+                            name.unwrap_or_default()
+                        ));
                     }
                 }
             }
@@ -177,11 +203,16 @@ pub fn network_resources(html: &str) -> Vec<String> {
         let mut rest = lower.as_str();
         while let Some(at) = rest.find(marker) {
             let value = rest[at + marker.len()..]
-                .trim_start_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '(')
+                .trim_start_matches(|c: char| {
+                    c.is_whitespace() || c == '"' || c == '\'' || c == '('
+                })
                 .trim_start_matches("url(")
                 .trim_start_matches(['"', '\'']);
             if is_remote(value) {
-                found.push(format!("{marker} {}", value.chars().take(60).collect::<String>()));
+                found.push(format!(
+                    "{marker} {}",
+                    value.chars().take(60).collect::<String>()
+                ));
             }
             rest = &rest[at + marker.len()..];
         }
@@ -206,7 +237,10 @@ fn attribute_values<'a>(element: &'a str, attribute: &str) -> Vec<&'a str> {
         let value = value.trim_start();
         let value = match value.chars().next() {
             Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or_default(),
-            _ => value.split(|c: char| c.is_whitespace()).next().unwrap_or_default(),
+            _ => value
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or_default(),
         };
         values.push(value);
     }

@@ -52,9 +52,9 @@ impl<'a> Operation<'a> {
 impl Spec {
     /// The document with two forms written for other languages' generators read back as the
     /// forms the Rust generator and `diff` work with: a nullable reference
-    /// `oneOf: [{$ref: T}, {$ref: Null}]` becomes `type: object, nullable: true, allOf: [{$ref: T}]`,
+    /// `oneOf: [{$ref: T}, {$ref: JsonNull}]` becomes `type: object, nullable: true, allOf: [{$ref: T}]`,
     /// and an open enum's `anyOf: [{type: string, enum}, {type: string}]` becomes its
-    /// `type: string, enum`. The `Null` schema itself is dropped (nothing refers to it any more).
+    /// `type: string, enum`. The `JsonNull` schema itself is dropped (nothing refers to it any more).
     pub fn canonical(&self) -> Spec {
         fn walk(value: &mut Value) {
             match value {
@@ -306,9 +306,9 @@ mod tests {
 }
 
 /// The schema of the JSON value null: the second member of a nullable reference's `oneOf`.
-pub const NULL_SCHEMA_NAME: &str = "Null";
+pub const NULL_SCHEMA_NAME: &str = "JsonNull";
 
-/// Rewrites `oneOf: [{$ref: T}, {$ref: Null}]` into `type: object, nullable: true, allOf: [{$ref: T}]`.
+/// Rewrites `oneOf: [{$ref: T}, {$ref: JsonNull}]` into `type: object, nullable: true, allOf: [{$ref: T}]`.
 fn nullable_reference(map: &mut serde_json::Map<String, Value>) {
     let Some(Value::Array(members)) = map.get("oneOf") else {
         return;

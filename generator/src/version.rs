@@ -25,7 +25,9 @@ impl Version {
         let mut parts = text.trim().split('.').map(|p| {
             let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
             let canonical = p == "0" || !p.starts_with('0');
-            (digits && canonical).then(|| p.parse::<u64>().ok()).flatten()
+            (digits && canonical)
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
         });
         let version = Version {
             major: parts.next()??,
@@ -169,7 +171,16 @@ mod tests {
                 patch: 3
             }
         );
-        for bad in ["1.0", "1.0.0.0", "01.0.0", "1.0.x", "", "1..0", "-1.0.0", "1.0.0-rc1"] {
+        for bad in [
+            "1.0",
+            "1.0.0.0",
+            "01.0.0",
+            "1.0.x",
+            "",
+            "1..0",
+            "-1.0.0",
+            "1.0.0-rc1",
+        ] {
             assert_eq!(Version::parse(bad), None, "{bad}");
         }
     }
