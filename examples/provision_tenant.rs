@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
-    CreateWebhookEventCatalogRequest, ErrorKind, EventSubscription, ListWebhookEndpointsOptions,
-    UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks,
+    CreateWebhookEventCatalogRequest, ErrorKind, EventSubscription, EventSubscriptionRequest,
+    ListWebhookEndpointsOptions, UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks,
 };
 use wacht_webhooks_emulator::Emulator;
 
@@ -73,10 +73,10 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn subscriptions(&self) -> Vec<EventSubscription> {
+    fn subscriptions(&self) -> Vec<EventSubscriptionRequest> {
         self.events
             .iter()
-            .map(|event| EventSubscription::new(event, self.filter.clone()))
+            .map(|event| EventSubscriptionRequest::new(event).filter_rules(self.filter.clone()))
             .collect()
     }
 }
@@ -195,20 +195,24 @@ async fn provision(webhooks: &Webhooks, catalog: &str, tenant: &Tenant) -> Resul
 }
 
 /// The server stores "no filter" as `{}`.
-fn same_subscriptions(have: &[EventSubscription], want: &[EventSubscription]) -> bool {
-    let normalized = |subs: &[EventSubscription]| {
+fn same_subscriptions(have: &[EventSubscription], want: &[EventSubscriptionRequest]) -> bool {
+    let normalized = |subs: Vec<(&String, Option<&Value>)>| {
         let mut subs: Vec<(String, Value)> = subs
-            .iter()
-            .map(|s| {
-                let filter = match &s.filter_rules {
-                    Value::Null => Value::Object(Default::default()),
-                    rules => rules.clone(),
+            .into_iter()
+            .map(|(event_name, rules)| {
+                let filter = match rules {
+                    None | Some(Value::Null) => Value::Object(Default::default()),
+                    Some(rules) => rules.clone(),
                 };
-                (s.event_name.clone(), filter)
+                (event_name.clone(), filter)
             })
             .collect();
         subs.sort_by(|a, b| a.0.cmp(&b.0));
         subs
     };
-    normalized(have) == normalized(want)
+    let have = have.iter().map(|s| (&s.event_name, Some(&s.filter_rules)));
+    let want = want
+        .iter()
+        .map(|s| (&s.event_name, s.filter_rules.as_ref()));
+    normalized(have.collect()) == normalized(want.collect())
 }

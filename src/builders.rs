@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::generated::types::{
-    self, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, EventSubscription,
+    self, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, EventSubscriptionRequest,
     RateLimitConfig, ReplayStatusFilter, TriggerWebhookEventRequest, UpdateWebhookEndpointRequest,
     WebhookEndpoint, WebhookEventDefinition,
 };
@@ -18,7 +18,7 @@ impl CreateWebhookEndpointRequest {
     /// Subscribes the endpoint to `event_name`, every payload.
     pub fn subscribe(mut self, event_name: impl Into<String>) -> Self {
         self.subscriptions
-            .push(EventSubscription::new(event_name, Value::Null));
+            .push(EventSubscriptionRequest::new(event_name));
         self
     }
 
@@ -30,7 +30,7 @@ impl CreateWebhookEndpointRequest {
         filter_rules: Value,
     ) -> Self {
         self.subscriptions
-            .push(EventSubscription::new(event_name, filter_rules));
+            .push(EventSubscriptionRequest::new(event_name).filter_rules(filter_rules));
         self
     }
 

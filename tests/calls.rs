@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
-    DeliveryStatus, ErrorKind, EventSubscription, ListWebhookAppsOptions,
+    DeliveryStatus, ErrorKind, EventSubscription, EventSubscriptionRequest, ListWebhookAppsOptions,
     ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions,
     RateLimitConfig, ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest,
     TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest,
@@ -245,8 +245,14 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
     assert_eq!(
         listed.data[1].subscriptions,
         [
-            EventSubscription::new(ORDER_PAID, json!({})),
-            EventSubscription::new(ORDER_REFUNDED, json!({"amount": {"$gte": 100}})),
+            EventSubscription {
+                event_name: ORDER_PAID.into(),
+                filter_rules: json!({})
+            },
+            EventSubscription {
+                event_name: ORDER_REFUNDED.into(),
+                filter_rules: json!({"amount": {"$gte": 100}})
+            },
         ]
     );
     // Production lists the endpoints of an unknown app as an empty page (P7).
@@ -264,10 +270,8 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
             UpdateWebhookEndpointRequest::new()
                 .description("Renamed")
                 .is_active(false)
-                .subscriptions([EventSubscription::new(
-                    ORDER_PAID,
-                    json!({"currency": "EUR"}),
-                )]),
+                .subscriptions([EventSubscriptionRequest::new(ORDER_PAID)
+                    .filter_rules(json!({"currency": "EUR"}))]),
         )
         .await
         .unwrap();
@@ -288,10 +292,10 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
         .unwrap();
     assert_eq!(
         all.data[1].subscriptions,
-        [EventSubscription::new(
-            ORDER_PAID,
-            json!({"currency": "EUR"})
-        )]
+        [EventSubscription {
+            event_name: ORDER_PAID.into(),
+            filter_rules: json!({"currency": "EUR"})
+        }]
     );
     expect_not_found(
         w.update_webhook_endpoint(slug, NO_SUCH_ID, UpdateWebhookEndpointRequest::new())
@@ -1169,7 +1173,8 @@ async fn updates_clear_lists_and_maps_set_empty_and_keep_unset_fields() {
         w.update_webhook_endpoint(
             slug,
             id,
-            UpdateWebhookEndpointRequest::new().subscriptions(Vec::<EventSubscription>::new()),
+            UpdateWebhookEndpointRequest::new()
+                .subscriptions(Vec::<EventSubscriptionRequest>::new()),
         )
         .await,
         "At least one subscription is required",

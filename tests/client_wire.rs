@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
-    CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, EventSubscription,
+    CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, EventSubscriptionRequest,
     ListWebhookAppsOptions, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions,
     ListWebhookReplayTasksOptions, ReplayTaskState, ReplayWebhookDeliveriesRequest,
     TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest,
@@ -307,7 +307,7 @@ async fn create_webhook_endpoint_fills_app_slug_from_the_path() {
             "app_slug": SLUG,
             "url": "https://hooks.example.com/wacht",
             "subscriptions": [
-                {"event_name": "invoice.paid", "filter_rules": null},
+                {"event_name": "invoice.paid"},
                 {"event_name": "invoice.failed", "filter_rules": {"amount": {"$gte": 1000}}},
             ],
             "description": "Accounting service",
@@ -353,7 +353,7 @@ async fn update_webhook_endpoint_patches_the_endpoint() {
     let request = UpdateWebhookEndpointRequest::new()
         .url("https://hooks.example.com/v2")
         .is_active(false)
-        .subscriptions([EventSubscription::new("invoice.paid", json!({}))]);
+        .subscriptions([EventSubscriptionRequest::new("invoice.paid").filter_rules(json!({}))]);
     let (endpoint, req) = exchange(example("WebhookEndpoint"), |w| async move {
         w.update_webhook_endpoint(SLUG, ID, request).await
     })
@@ -692,9 +692,8 @@ async fn create_webhook_event_catalog_posts_the_events() {
                     "group": "invoices",
                     "schema": {"type": "object"},
                     "example_payload": {"amount": 4200},
-                    "is_archived": false,
                 },
-                {"name": "invoice.failed", "description": "A payment failed.", "is_archived": false},
+                {"name": "invoice.failed", "description": "A payment failed."},
             ],
         }),
     );
@@ -745,7 +744,6 @@ async fn append_webhook_event_catalog_events_posts_events() {
         json!({"events": [{
             "name": "invoice.refunded",
             "description": "An invoice was refunded.",
-            "is_archived": false,
         }]}),
     );
     assert_eq!(catalog.events[0].name, "invoice.paid");

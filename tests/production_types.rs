@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde_json::{Value, json};
 use wacht_webhooks::{
-    Client, DeliveryStatus, ErrorKind, EventSubscription, ListWebhookDeliveriesOptions,
+    Client, DeliveryStatus, ErrorKind, EventSubscriptionRequest, ListWebhookDeliveriesOptions,
     ListWebhookEndpointsOptions, ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
     UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, WebhookDeliveryOptions, WebhookEndpoint,
     Webhooks,
@@ -152,7 +152,7 @@ async fn update_endpoint_sends_an_empty_map_and_an_empty_list() {
             "1",
             UpdateWebhookEndpointRequest::new()
                 .headers(BTreeMap::new())
-                .subscriptions(Vec::<EventSubscription>::new()),
+                .subscriptions(Vec::<EventSubscriptionRequest>::new()),
         )
         .await
         .unwrap();

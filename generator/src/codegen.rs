@@ -20,7 +20,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::spec::{pascal_case, schema_ref_name, Operation, Spec};
+use crate::spec::{open_enum_values, pascal_case, schema_ref_name, Operation, Spec};
 use crate::Error;
 
 /// The type the generated `Client` carries for the hand-written transport (retries, tracing).
@@ -173,7 +173,9 @@ const VALUE_LIMITS: [&str; 8] = [
 
 /// The document progenitor sees: value limits removed from typed schemas. Limits are the server's
 /// to enforce (it answers with its own messages), and plain Rust types keep request builders
-/// infallible: `max_retries(5)` takes an integer, not a `NonZeroU64`.
+/// infallible: `max_retries(5)` takes an integer, not a `NonZeroU64`. Nullable references and
+/// open enums come in their canonical forms ([`Spec::canonical`]), which typify maps to
+/// `Option<T>` and an enum (replaced by the open enum type).
 fn plain_types(spec: &Spec) -> Result<openapiv3::OpenAPI, Error> {
     fn strip(value: &mut Value) {
         match value {
@@ -189,7 +191,7 @@ fn plain_types(spec: &Spec) -> Result<openapiv3::OpenAPI, Error> {
             _ => {}
         }
     }
-    let mut raw = spec.raw.clone();
+    let mut raw = spec.canonical().raw;
     strip(&mut raw);
     Spec {
         source: spec.source.clone(),
@@ -362,8 +364,7 @@ fn open_enums(spec: &Spec) -> Result<Vec<OpenEnum>, Error> {
         .flatten()
         .filter(|(_, s)| s.get("x-open-enum") == Some(&Value::Bool(true)))
         .filter_map(|(name, s)| {
-            let values = s
-                .get("enum")?
+            let values = open_enum_values(s.as_object()?)?
                 .as_array()?
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))

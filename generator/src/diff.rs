@@ -41,8 +41,11 @@ enum Direction {
     Response,
 }
 
-/// Lists the changes from `old` to `new`, sorted and without repeats.
+/// Lists the changes from `old` to `new`, sorted and without repeats. Both are compared in their
+/// canonical forms ([`Spec::canonical`]), so that writing a nullable reference or an open enum in
+/// another form is no change.
 pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
+    let (old, new) = (&old.canonical(), &new.canonical());
     let mut differ = Differ {
         old,
         new,
@@ -301,6 +304,11 @@ impl Differ<'_> {
     }
 
     fn limits(&mut self, old: &Value, new: &Value, location: &str) {
+        match (old.get("pattern"), new.get("pattern")) {
+            (o, Some(n)) if o != Some(n) => self.push(location, format!("pattern {n} set"), true),
+            (Some(_), None) => self.push(location, "pattern removed".into(), false),
+            _ => {}
+        }
         let number = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64);
         for key in ["maximum", "maxLength", "maxItems"] {
             match (number(old, key), number(new, key)) {

@@ -22,13 +22,18 @@ mod examples;
 mod lint;
 mod publish;
 mod spec;
+mod version;
 
 pub use codegen::{format, generate, generate_tokens, options_type_name};
 pub use diff::{diff, Change};
 pub use examples::to_json_schema;
 pub use lint::{lint, Finding, SHARED_ERROR_RESPONSE};
-pub use publish::{publish, to_json, to_yaml};
+pub use publish::{
+    changes_markdown, network_resources, publish, publish_bundle, to_json, to_yaml, BundleOptions,
+    CHANGES_FILE, HTML_FILE,
+};
 pub use spec::{Operation, Spec};
+pub use version::{check_bump, Bump, Version};
 
 /// Why the generator could not do its work.
 #[derive(Debug, thiserror::Error)]

@@ -11,35 +11,57 @@ usage: wacht-webhooks-generator <command> [args]
 commands:
   check [SPEC]                 lint the spec; print findings; exit 1 on any
   generate [SPEC] [--out FILE] print (or write) the generated Rust source
-  publish [SPEC] --out DIR     write webhooks.json and a normalised webhooks.yaml into DIR
+  publish [SPEC] --out DIR [--since OLD] [--redocly PATH | --no-html]
+                               write the bundle into DIR: webhooks.json, a normalised
+                               webhooks.yaml (unless SPEC is DIR's webhooks.yaml), CHANGES.md
+                               (diff since OLD, default DIR's webhooks.json before this run)
+                               and webhooks.html (Redocly build-docs, offline; default
+                               .ci/spec/node_modules/.bin/redocly); exit 1 when info.version
+                               does not follow OLD's as the changes require
   diff OLD NEW                 list changes; exit 1 when any is breaking for existing clients
 
 SPEC defaults to spec/webhooks.yaml.";
 
 const DEFAULT_SPEC: &str = "spec/webhooks.yaml";
 
-/// Positional arguments and the value of `--out`.
+/// Where `publish` finds the Redocly CLI unless `--redocly` says otherwise.
+const DEFAULT_REDOCLY: &str = ".ci/spec/node_modules/.bin/redocly";
+
+/// Positional arguments and the options.
 struct Args {
     positional: Vec<String>,
     out: Option<PathBuf>,
+    since: Option<PathBuf>,
+    redocly: Option<PathBuf>,
+    no_html: bool,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut positional = Vec::new();
-    let mut out = None;
+    let mut parsed = Args {
+        positional: Vec::new(),
+        out: None,
+        since: None,
+        redocly: None,
+        no_html: false,
+    };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
+        let mut path = |name: &str| {
+            args.next()
+                .map(PathBuf::from)
+                .ok_or(format!("{name} needs a path"))
+        };
         match arg.as_str() {
-            "--out" | "-o" => {
-                let value = args.next().ok_or("--out needs a path")?;
-                out = Some(PathBuf::from(value));
-            }
+            "--out" | "-o" => parsed.out = Some(path("--out")?),
+            "--since" => parsed.since = Some(path("--since")?),
+            "--redocly" => parsed.redocly = Some(path("--redocly")?),
+            "--no-html" => parsed.no_html = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
-            _ => positional.push(arg),
+            _ => parsed.positional.push(arg),
         }
     }
-    Ok(Args { positional, out })
+    Ok(parsed)
 }
 
 fn spec_arg(args: &Args, index: usize) -> String {
@@ -83,7 +105,23 @@ fn publish(args: &Args) -> Result<ExitCode, generator::Error> {
         return Ok(ExitCode::from(2));
     };
     let spec = generator::load_checked(spec_arg(args, 0))?;
-    for path in generator::publish(&spec, dir)? {
+    let redocly = match (&args.redocly, args.no_html) {
+        (_, true) => None,
+        (Some(path), false) => Some(path.clone()),
+        (None, false) => Some(PathBuf::from(DEFAULT_REDOCLY)),
+    };
+    if let Some(path) = redocly.as_ref().filter(|p| !p.exists()) {
+        eprintln!(
+            "publish: no Redocly CLI at {} (install it with `npm ci --prefix .ci/spec`, or pass --redocly PATH or --no-html)",
+            path.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let options = generator::BundleOptions {
+        previous: args.since.clone(),
+        redocly,
+    };
+    for path in generator::publish_bundle(&spec, dir, &options)? {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -50,6 +50,41 @@ impl<'a> Operation<'a> {
 }
 
 impl Spec {
+    /// The document with two forms written for other languages' generators read back as the
+    /// forms the Rust generator and `diff` work with: a nullable reference
+    /// `oneOf: [{$ref: T}, {$ref: JsonNull}]` becomes `type: object, nullable: true, allOf: [{$ref: T}]`,
+    /// and an open enum's `anyOf: [{type: string, enum}, {type: string}]` becomes its
+    /// `type: string, enum`. The `JsonNull` schema itself is dropped (nothing refers to it any more).
+    pub fn canonical(&self) -> Spec {
+        fn walk(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    nullable_reference(map);
+                    if let Some(values) = open_enum_values(map).cloned() {
+                        map.remove("anyOf");
+                        map.insert("type".into(), Value::from("string"));
+                        map.insert("enum".into(), values);
+                    }
+                    map.values_mut().for_each(walk);
+                }
+                Value::Array(items) => items.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        let mut raw = self.raw.clone();
+        walk(&mut raw);
+        if let Some(schemas) = raw
+            .pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut)
+        {
+            schemas.remove(NULL_SCHEMA_NAME);
+        }
+        Spec {
+            source: self.source.clone(),
+            raw,
+        }
+    }
+
     /// Reads and parses a YAML (or JSON) OpenAPI document.
     pub fn load(path: impl AsRef<Path>) -> Result<Spec, Error> {
         let path = path.as_ref();
@@ -233,6 +268,41 @@ pub fn pascal_case(snake: &str) -> String {
         .collect()
 }
 
+/// The schema of the JSON value null: the second member of a nullable reference's `oneOf`.
+pub const NULL_SCHEMA_NAME: &str = "JsonNull";
+
+/// Rewrites `oneOf: [{$ref: T}, {$ref: JsonNull}]` into `type: object, nullable: true, allOf: [{$ref: T}]`.
+fn nullable_reference(map: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(members)) = map.get("oneOf") else {
+        return;
+    };
+    let is_null = |m: &Value| schema_ref_name(m) == Some(NULL_SCHEMA_NAME);
+    let target = match members.as_slice() {
+        [first, second] if is_null(second) && !is_null(first) => first.clone(),
+        [first, second] if is_null(first) && !is_null(second) => second.clone(),
+        _ => return,
+    };
+    map.remove("oneOf");
+    map.insert("type".into(), Value::from("object"));
+    map.insert("nullable".into(), Value::Bool(true));
+    map.insert("allOf".into(), Value::Array(vec![target]));
+}
+
+/// The known values of an open enum (`x-open-enum: true`): its `enum`, or the `enum` of a member of
+/// `anyOf: [{type: string, enum}, {type: string}]`.
+pub fn open_enum_values(schema: &serde_json::Map<String, Value>) -> Option<&Value> {
+    if schema.get("x-open-enum") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    schema.get("enum").or_else(|| {
+        schema
+            .get("anyOf")?
+            .as_array()?
+            .iter()
+            .find_map(|member| member.get("enum"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +337,44 @@ mod tests {
         assert_eq!(spec.resolve(&a), &serde_json::json!({"type": "string"}));
         let c = serde_json::json!({"$ref": "#/components/schemas/C"});
         assert!(spec.resolve(&c).get("$ref").is_some());
+    }
+
+    #[test]
+    fn canonical_form_reads_nullable_references_and_open_enums_back() {
+        let raw = serde_json::json!({
+            "components": {"schemas": {
+                "JsonNull": {"type": "object", "nullable": true, "enum": [null]},
+                "State": {"x-open-enum": true, "anyOf": [
+                    {"type": "string", "enum": ["a", "b"]}, {"type": "string"}
+                ]},
+                "Item": {"type": "object", "properties": {
+                    "limit": {"oneOf": [
+                        {"$ref": "#/components/schemas/Limit"},
+                        {"$ref": "#/components/schemas/JsonNull"}
+                    ]},
+                    "either": {"oneOf": [
+                        {"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}
+                    ]}
+                }}
+            }}
+        });
+        let spec = Spec {
+            source: "t.yaml".into(),
+            raw: raw.clone(),
+        }
+        .canonical();
+        let schemas = &spec.raw["components"]["schemas"];
+        assert!(schemas.get("JsonNull").is_none());
+        assert_eq!(schemas["State"]["enum"], serde_json::json!(["a", "b"]));
+        assert_eq!(schemas["State"]["type"], "string");
+        assert!(schemas["State"].get("anyOf").is_none());
+        let limit = &schemas["Item"]["properties"]["limit"];
+        assert_eq!(limit["nullable"], true);
+        assert_eq!(limit["allOf"][0]["$ref"], "#/components/schemas/Limit");
+        assert_eq!(
+            schemas["Item"]["properties"]["either"],
+            raw["components"]["schemas"]["Item"]["properties"]["either"],
+            "a oneOf without JsonNull stays"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use common::{at, base, remove, TempDir, BASE, REAL_SPEC};
 use serde_json::{json, Value};
-use wacht_webhooks_generator::{to_json, Spec};
+use wacht_webhooks_generator::{to_json, Bump, Spec, Version};
 
 fn run(args: &[&str]) -> Output {
     run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
@@ -143,9 +143,11 @@ fn generate_on_a_broken_spec_names_the_locations() {
 fn publish_writes_json_and_yaml() {
     let dir = TempDir::new("cli-publish");
     let out = dir.path().join("published");
-    let output = run(&["publish", REAL_SPEC, "--out", path(&out)]);
+    let output = run(&["publish", REAL_SPEC, "--out", path(&out), "--no-html"]);
     assert_exit(&output, 0);
     let spec = Spec::load(REAL_SPEC).unwrap();
+    let changes = std::fs::read_to_string(out.join("CHANGES.md")).expect("CHANGES.md");
+    assert!(changes.contains("the first published version"), "{changes}");
     let json_text = std::fs::read_to_string(out.join("webhooks.json")).expect("webhooks.json");
     assert_eq!(json_text, to_json(&spec));
     let yaml_text = std::fs::read_to_string(out.join("webhooks.yaml")).expect("webhooks.yaml");
@@ -158,18 +160,75 @@ fn publish_writes_json_and_yaml() {
 }
 
 #[test]
-fn publish_refuses_to_overwrite_the_input_spec() {
+fn publish_keeps_the_input_spec_as_the_published_yaml() {
     let dir = TempDir::new("cli-publish-self");
     let original = std::fs::read_to_string(REAL_SPEC).unwrap();
     let spec = dir.write("webhooks.yaml", &original);
-    let output = run(&["publish", path(&spec), "--out", path(dir.path())]);
-    assert_exit(&output, 1);
-    assert!(stderr(&output).contains("overwrite"), "{}", stderr(&output));
-    assert_eq!(std::fs::read_to_string(&spec).unwrap(), original);
-    assert!(
-        !dir.path().join("webhooks.json").exists(),
-        "nothing written"
+    let output = run(&[
+        "publish",
+        path(&spec),
+        "--out",
+        path(dir.path()),
+        "--no-html",
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        std::fs::read_to_string(&spec).unwrap(),
+        original,
+        "the hand-written spec is kept"
     );
+    assert!(dir.path().join("webhooks.json").exists());
+}
+
+#[test]
+fn publish_refuses_a_breaking_change_without_a_major_bump_and_writes_nothing() {
+    let dir = TempDir::new("cli-publish-bump");
+    let out = dir.path().join("published");
+    assert_exit(
+        &run(&["publish", REAL_SPEC, "--out", path(&out), "--no-html"]),
+        0,
+    );
+    let published = std::fs::read_to_string(out.join("webhooks.json")).unwrap();
+
+    let mut breaking = Spec::load(REAL_SPEC).unwrap().raw;
+    remove(&mut breaking, "/paths/~1webhooks~1apps~1{app_slug}/delete");
+    let same_version = dir.write_spec("same.yaml", &breaking);
+    let output = run(&[
+        "publish",
+        path(&same_version),
+        "--out",
+        path(&out),
+        "--no-html",
+    ]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("delete_webhook_app"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("webhooks.json")).unwrap(),
+        published
+    );
+
+    let major = Version::of(&Spec::load(REAL_SPEC).unwrap())
+        .unwrap()
+        .bumped(Bump::Major);
+    breaking["info"]["version"] = Value::from(major.to_string());
+    let bumped = dir.write_spec("bumped.yaml", &breaking);
+    assert_exit(
+        &run(&["publish", path(&bumped), "--out", path(&out), "--no-html"]),
+        0,
+    );
+    let changes = std::fs::read_to_string(out.join("CHANGES.md")).unwrap();
+    let breaking_at = changes
+        .find("## Breaking changes (1)")
+        .expect("breaking section");
+    assert!(
+        breaking_at < changes.find("## Compatible changes").unwrap(),
+        "{changes}"
+    );
+    assert!(changes.contains("delete_webhook_app"), "{changes}");
 }
 
 #[test]

@@ -235,6 +235,26 @@ const CASES: &[Case] = &[
         location: "paths./v2/apps/{app_slug}.get",
         breaking: true,
     },
+    Case {
+        name: "pattern added to a request field",
+        old: keep,
+        new: |v| {
+            at(v, &format!("{SCHEMAS}/CreateAppRequest/properties/name"))["pattern"] =
+                json!("[a-z]");
+        },
+        location: "components.schemas.CreateAppRequest.properties.name",
+        breaking: true,
+    },
+    Case {
+        name: "pattern removed from a request field",
+        old: |v| {
+            at(v, &format!("{SCHEMAS}/CreateAppRequest/properties/name"))["pattern"] =
+                json!("[a-z]");
+        },
+        new: keep,
+        location: "components.schemas.CreateAppRequest.properties.name",
+        breaking: false,
+    },
 ];
 
 fn changes(case: &Case) -> Vec<Change> {

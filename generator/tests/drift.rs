@@ -8,7 +8,7 @@ const YAML: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/webhooks.yaml")
 const JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/webhooks.json");
 
 /// The command that brings `spec/webhooks.json` back in line, run from the repository root.
-const FIX: &str = "cargo run -p wacht-webhooks-generator -- publish --out /tmp/spec && cp /tmp/spec/webhooks.json spec/";
+const FIX: &str = "cargo run -p wacht-webhooks-generator -- publish --out spec --since spec/released.json --no-html";
 
 /// `Err` with a message for the maintainer when `json` is not the published form of `yaml`.
 fn check_drift(yaml: &Path, json: &Path) -> Result<(), String> {
