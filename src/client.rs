@@ -190,6 +190,9 @@ impl ClientBuilder {
             .user_agent(USER_AGENT)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
+            // The API never redirects. Following one turns a POST into a GET whose answer reads as
+            // the POST's success; a 3xx comes back as an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| Error::config(format!("cannot build the HTTP client: {err}")))?;
         let transport = Transport {

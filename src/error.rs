@@ -35,7 +35,8 @@ pub enum ErrorKind {
     /// The request could not be sent or the response not read (DNS, connect, TLS, reset).
     Transport,
     /// A response did not match what the spec promises: a body of another shape, or a status the
-    /// API does not use (201, 204, a 3xx that was not followed).
+    /// API does not use (201, 204, or a redirect: the API never redirects, so the client follows
+    /// none and reports the 3xx with its `Location`).
     Decode,
     /// The call's arguments were rejected before anything was sent.
     InvalidInput,
@@ -173,8 +174,11 @@ impl Error {
                     400..=599 => ErrorKind::from_status(status),
                     _ => ErrorKind::Decode,
                 };
-                let mut error = Error::new(kind, op)
-                    .with_detail("the server answered with a status the API does not use");
+                let detail = match status {
+                    300..=399 => redirect_detail(response.headers().get(http::header::LOCATION)),
+                    _ => "the server answered with a status the API does not use".to_string(),
+                };
+                let mut error = Error::new(kind, op).with_detail(detail);
                 error.inner.status = Some(status);
                 error.inner.retry_after =
                     retry_after(response.headers().get(http::header::RETRY_AFTER));
@@ -288,6 +292,19 @@ impl fmt::Display for Error {
             source = cause.source();
         }
         Ok(())
+    }
+}
+
+/// What an error says about a redirect: where it pointed, and that it was not followed (the API
+/// never redirects, so one comes from something in between, and following it could turn a write
+/// into a read that looks like success).
+fn redirect_detail(location: Option<&http::HeaderValue>) -> String {
+    match location {
+        Some(location) => format!(
+            "the server redirected to {}; the API never redirects, so the redirect was not followed",
+            snippet(location.as_bytes())
+        ),
+        None => "the server answered with a redirect (no Location); the API never redirects, so it was not followed".to_string(),
     }
 }
 
