@@ -24,6 +24,11 @@ pub(crate) const NOT_ENVELOPE_HEADER: &str = "x-wacht-webhooks-not-envelope";
 /// How much of a non-envelope error body is kept for the error message.
 const SNIPPET_CHARS: usize = 200;
 
+/// The most of an error body that is read. The API's envelopes are far smaller; a longer body
+/// (a proxy's page, a hostile server) is cut here and its connection dropped rather than drained,
+/// so that an error never costs more memory than this.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// Retry settings of a [`crate::Client`].
 #[derive(Clone)]
 pub struct Transport {
@@ -329,7 +334,7 @@ async fn read_error_body(response: reqwest::Response) -> reqwest::Result<Answer>
         });
     }
     let mut headers = response.headers().clone();
-    let body = response.bytes().await?;
+    let body = read_capped(response, MAX_ERROR_BODY).await?;
     let (body, message_wait) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(envelope) => {
             let wait = (status == StatusCode::TOO_MANY_REQUESTS)
@@ -356,6 +361,21 @@ async fn read_error_body(response: reqwest::Response) -> reqwest::Result<Answer>
         response: reqwest::Response::from(rebuilt),
         message_wait,
     })
+}
+
+/// The body of `response` up to `cap` bytes, read chunk by chunk. Reading stops at the cap and
+/// the response is dropped with the rest unread, which closes its connection.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> reqwest::Result<Bytes> {
+    let expected = response.content_length().unwrap_or(0).min(cap as u64) as usize;
+    let mut body = Vec::with_capacity(expected);
+    while body.len() < cap {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        let room = cap - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(Bytes::from(body))
 }
 
 /// The start of a body as text, whitespace collapsed, for error messages.
