@@ -1264,6 +1264,94 @@ fn operation_table(spec: &Spec) -> TokenStream {
 mod tests {
     use super::*;
 
+    /// The test fixture spec with `change` applied.
+    fn fixture(change: impl FnOnce(&mut Value)) -> Spec {
+        let mut raw: Value =
+            serde_yaml::from_str(include_str!("../tests/fixtures/base.yaml")).unwrap();
+        change(&mut raw);
+        Spec::parse("fixture.yaml", &raw.to_string()).unwrap()
+    }
+
+    fn app_property<'a>(raw: &'a mut Value, property: &str) -> &'a mut Value {
+        raw.pointer_mut(&format!("/components/schemas/App/properties/{property}"))
+            .unwrap()
+    }
+
+    fn struct_item<'a>(file: &'a syn::File, name: &str) -> &'a syn::ItemStruct {
+        let types = file.items.iter().find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        });
+        types
+            .into_iter()
+            .flat_map(|(_, items)| items)
+            .find_map(|item| match item {
+                syn::Item::Struct(s) if s.ident == name => Some(s),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn derives(item: &syn::ItemStruct) -> String {
+        item.attrs
+            .iter()
+            .filter(|a| a.path().is_ident("derive"))
+            .map(|a| quote!(#a).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn sensitive_properties_are_redacted_in_debug() {
+        let spec = fixture(|raw| {
+            app_property(raw, "app_slug")["x-sensitive"] = Value::Bool(true);
+            app_property(raw, "note")["x-sensitive"] = Value::Bool(true);
+        });
+        let source = generate(&spec).unwrap();
+        let file = syn::parse_file(&source).unwrap();
+        let app = struct_item(&file, "App");
+        assert!(!derives(app).contains("Debug"), "{}", derives(app));
+        assert!(derives(app).contains("Clone"), "{}", derives(app));
+        // Other structs keep the derived `Debug`.
+        assert!(derives(struct_item(&file, "Settings")).contains("Debug"));
+        let compact: String = source.split_whitespace().collect();
+        assert!(compact.contains("impl::std::fmt::DebugforApp"), "{source}");
+        assert!(compact.contains(".field(\"app_slug\",&RedactedInDebug)"));
+        assert!(compact.contains(".field(\"note\",&self.note.as_ref().map(|_|RedactedInDebug))"));
+        assert!(compact.contains(".field(\"created_at\",&self.created_at)"));
+        assert!(compact.contains("f.write_str(\"<redacted>\")"));
+    }
+
+    #[test]
+    fn no_marker_keeps_every_derived_debug() {
+        let source = generate(&fixture(|_| {})).unwrap();
+        assert!(!source.contains("RedactedInDebug"));
+        let file = syn::parse_file(&source).unwrap();
+        assert!(derives(struct_item(&file, "App")).contains("Debug"));
+    }
+
+    #[test]
+    fn misplaced_or_ill_typed_markers_are_errors() {
+        let cases: [(fn(&mut Value), &str); 2] = [
+            (
+                |raw| app_property(raw, "note")["x-sensitive"] = Value::String("yes".into()),
+                "components.schemas.App.properties.note.x-sensitive",
+            ),
+            (
+                |raw| {
+                    raw.pointer_mut("/components/schemas/App").unwrap()["x-sensitive"] =
+                        Value::Bool(true)
+                },
+                "properties of components.schemas",
+            ),
+        ];
+        for (change, expected) in cases {
+            match generate(&fixture(change)) {
+                Err(Error::Generate(message)) => assert!(message.contains(expected), "{message}"),
+                other => panic!("expected an error naming {expected}, got {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn options_names_drop_a_leading_get() {
         assert_eq!(
