@@ -8,7 +8,9 @@ use http::StatusCode;
 use progenitor_client::ResponseValue;
 
 use crate::generated::types::ErrorBody;
-use crate::transport::{NOT_ENVELOPE_HEADER, retry_after, retry_after_in_message, snippet};
+use crate::transport::{
+    BodyTooLarge, NOT_ENVELOPE_HEADER, retry_after, retry_after_in_message, snippet,
+};
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,9 +36,10 @@ pub enum ErrorKind {
     Timeout,
     /// The request could not be sent or the response not read (DNS, connect, TLS, reset).
     Transport,
-    /// A response did not match what the spec promises: a body of another shape, or a status the
-    /// API does not use (201, 204, or a redirect: the API never redirects, so the client follows
-    /// none and reports the 3xx with its `Location`).
+    /// A response did not match what the spec promises: a body of another shape, a body longer
+    /// than the client reads (`ClientBuilder::max_response_body`), or a status the API does not
+    /// use (201, 204, or a redirect: the API never redirects, so the client follows none and
+    /// reports the 3xx with its `Location`).
     Decode,
     /// The call's arguments were rejected before anything was sent.
     InvalidInput,
@@ -150,6 +153,9 @@ impl Error {
         let op = Some(operation);
         match err {
             E::ErrorResponse(response) => Error::from_error_response(operation, response),
+            E::ResponseBodyError(e) if is_body_too_large(&e) => {
+                Error::new(ErrorKind::Decode, op).with_source(e.without_url())
+            }
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
                 let kind = if e.is_timeout() {
                     ErrorKind::Timeout
@@ -293,6 +299,19 @@ impl fmt::Display for Error {
         }
         Ok(())
     }
+}
+
+/// Whether reading a body failed because it passed the client's limit (not a transport failure:
+/// asking again brings the same body).
+fn is_body_too_large(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.is::<BodyTooLarge>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// What an error says about a redirect: where it pointed, and that it was not followed (the API

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::any;
 use futures_util::stream;
 use serde_json::{Value, json};
+use wacht_webhooks::client::DEFAULT_MAX_RESPONSE_BODY;
 use wacht_webhooks::{Client, CreateWebhookAppRequest, ErrorKind, Page, WebhookApp};
 use wiremock::matchers::{any as any_request, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -52,27 +53,31 @@ impl Drop for FinishOnDrop {
     }
 }
 
-/// A server on loopback whose every answer is a 500 with a body of `total` bytes of `x`, produced
-/// in 64 KiB chunks as they are sent (the server never holds the whole body).
-async fn huge_error_server(total: usize) -> (String, Arc<Sent>) {
+/// A server on loopback whose every answer has `status` and a body of `total` bytes of `x` of
+/// unknown length (chunked), sent 64 KiB at a time (the server never holds the whole body).
+async fn huge_body_server(status: StatusCode, total: usize) -> (String, Arc<Sent>) {
+    const CHUNK: usize = 64 * 1024;
     let sent = Arc::new(Sent::default());
     let state = sent.clone();
+    let chunk = Bytes::from(vec![b'x'; CHUNK]);
     let app = Router::new().fallback(any(move || {
         let sent = state.clone();
+        let chunk = chunk.clone();
         async move {
-            const CHUNK: usize = 64 * 1024;
             let guard = FinishOnDrop(sent.clone());
-            let chunks = stream::unfold((0usize, guard), move |(done, guard)| async move {
-                if done >= total {
-                    return None;
+            let chunks = stream::unfold((0usize, guard), move |(done, guard)| {
+                let chunk = chunk.clone();
+                async move {
+                    if done >= total {
+                        return None;
+                    }
+                    let len = CHUNK.min(total - done);
+                    guard.0.bytes.fetch_add(len, Ordering::SeqCst);
+                    Some((Ok::<_, Infallible>(chunk.slice(..len)), (done + len, guard)))
                 }
-                let len = CHUNK.min(total - done);
-                guard.0.bytes.fetch_add(len, Ordering::SeqCst);
-                let chunk = Bytes::from(vec![b'x'; len]);
-                Some((Ok::<_, Infallible>(chunk), (done + len, guard)))
             });
             Response::builder()
-                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .status(status)
                 .header("content-type", "text/plain")
                 .body(Body::from_stream(chunks))
                 .unwrap()
@@ -87,7 +92,7 @@ async fn huge_error_server(total: usize) -> (String, Arc<Sent>) {
 #[tokio::test]
 async fn a_huge_error_body_is_not_read_to_the_end() {
     const TOTAL: usize = 256 * 1024 * 1024;
-    let (url, sent) = huge_error_server(TOTAL).await;
+    let (url, sent) = huge_body_server(StatusCode::INTERNAL_SERVER_ERROR, TOTAL).await;
     let err = client(&url)
         .webhooks()
         .get_webhook_app("billing")
@@ -100,6 +105,12 @@ async fn a_huge_error_body_is_not_read_to_the_end() {
     assert!(snippet.chars().count() <= 201);
     // The client dropped the connection once it had what it keeps: the server's send failed long
     // before the end (what it got out is the client's cap plus the sockets' buffers).
+    let bytes = sent_before_hang_up(&sent).await;
+    assert!(bytes < TOTAL / 4, "{bytes} of {TOTAL} bytes were sent");
+}
+
+/// How much of its body the server got out before it stopped sending.
+async fn sent_before_hang_up(sent: &Sent) -> usize {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !sent.finished.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -108,8 +119,79 @@ async fn a_huge_error_body_is_not_read_to_the_end() {
         sent.finished.load(Ordering::SeqCst),
         "the server still sends"
     );
-    let bytes = sent.bytes.load(Ordering::SeqCst);
-    assert!(bytes < TOTAL / 4, "{bytes} of {TOTAL} bytes were sent");
+    sent.bytes.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_success_body_past_the_default_limit_is_cut_off() {
+    const TOTAL: usize = 2 * DEFAULT_MAX_RESPONSE_BODY;
+    let (url, sent) = huge_body_server(StatusCode::OK, TOTAL).await;
+    let err = client(&url)
+        .webhooks()
+        .get_webhook_app("billing")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(text.contains("get_webhook_app"), "{text}");
+    assert!(
+        text.contains(&format!("limit of {DEFAULT_MAX_RESPONSE_BODY} bytes")),
+        "{text}"
+    );
+    let bytes = sent_before_hang_up(&sent).await;
+    assert!(bytes < TOTAL * 3 / 4, "{bytes} of {TOTAL} bytes were sent");
+}
+
+#[tokio::test]
+async fn the_success_body_limit_is_configurable_and_applies_to_declared_lengths() {
+    let server = MockServer::start().await;
+    Mock::given(any_request())
+        .respond_with(ResponseTemplate::new(200).set_body_json(example("WebhookApp")))
+        .mount(&server)
+        .await;
+    let length = serde_json::to_vec(&example("WebhookApp")).unwrap().len();
+    let limited = |bytes: usize| {
+        Client::builder()
+            .api_key("hostile_client_key")
+            .base_url(server.uri())
+            .max_response_body(bytes)
+            .build()
+            .unwrap()
+            .webhooks()
+    };
+    let app = limited(length).get_webhook_app("billing").await.unwrap();
+    assert_eq!(app.app_slug, example("WebhookApp")["app_slug"]);
+    let err = limited(length - 1)
+        .get_webhook_app("billing")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("limit of {} bytes", length - 1)),
+        "{err}"
+    );
+    // A Decode error is not retried: the same body would come back.
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+    // A body of unknown length is cut where it passes the limit.
+    let (url, _sent) = huge_body_server(StatusCode::OK, 100_000).await;
+    let small = |bytes| {
+        Client::builder()
+            .api_key("hostile_client_key")
+            .base_url(&url)
+            .max_response_body(bytes)
+            .build()
+            .unwrap()
+            .webhooks()
+    };
+    let err = small(99_999).get_webhook_app("billing").await.unwrap_err();
+    assert!(err.to_string().contains("limit of 99999 bytes"), "{err}");
+    // At the limit, the body is read (and fails to decode as an app: it is not JSON).
+    let err = small(100_000).get_webhook_app("billing").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(!err.to_string().contains("limit of"), "{err}");
 }
 
 #[tokio::test]
