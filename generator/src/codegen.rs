@@ -510,7 +510,7 @@ fn strip_derived_debug(file: &mut syn::File, name: &str) -> Result<(), Error> {
             })?;
         let kept: Vec<&syn::Path> = derives
             .iter()
-            .filter(|path| !path.segments.last().is_some_and(|s| s.ident == "Debug"))
+            .filter(|path| path.segments.last().is_none_or(|s| s.ident != "Debug"))
             .collect();
         stripped |= kept.len() < derives.len();
         *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
@@ -1331,7 +1331,8 @@ mod tests {
 
     #[test]
     fn misplaced_or_ill_typed_markers_are_errors() {
-        let cases: [(fn(&mut Value), &str); 2] = [
+        type Change = fn(&mut Value);
+        let cases: [(Change, &str); 2] = [
             (
                 |raw| app_property(raw, "note")["x-sensitive"] = Value::String("yes".into()),
                 "components.schemas.App.properties.note.x-sensitive",
