@@ -21,6 +21,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.wacht.dev";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default number of retries after the first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The default most bytes of a response body the client reads (64 MiB): far above any answer of
+/// the API, and a bound on what a misbehaving server can make the client hold.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 64 * 1024 * 1024;
 
 const USER_AGENT: &str = concat!("wacht-webhooks-rust/", env!("CARGO_PKG_VERSION"));
 
@@ -105,6 +108,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     max_retries: u32,
+    max_response_body: usize,
 }
 
 impl Default for ClientBuilder {
@@ -115,6 +119,7 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             max_retries: DEFAULT_MAX_RETRIES,
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
         }
     }
 }
@@ -127,6 +132,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_retries", &self.max_retries)
+            .field("max_response_body", &self.max_response_body)
             .finish()
     }
 }
@@ -166,6 +172,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes of a successful response's body the client reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BODY`], 64 MiB); a longer body fails the call with
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) instead of growing memory without bound.
+    /// Error bodies are read only as far as their message needs (64 KiB), whatever this is.
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = bytes;
+        self
+    }
+
     /// Builds the client; fails on a missing or malformed key or base URL.
     pub fn build(self) -> Result<Client, Error> {
         let key = self.api_key.as_deref().ok_or_else(|| {
@@ -190,6 +205,9 @@ impl ClientBuilder {
             .user_agent(USER_AGENT)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
+            // The API never redirects. Following one turns a POST into a GET whose answer reads as
+            // the POST's success; a 3xx comes back as an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| Error::config(format!("cannot build the HTTP client: {err}")))?;
         let transport = Transport {
@@ -197,6 +215,7 @@ impl ClientBuilder {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(60),
+            max_response_body: self.max_response_body,
         };
         Ok(Client {
             api: Arc::new(generated::Client::new_with_client(

@@ -8,7 +8,9 @@ use http::StatusCode;
 use progenitor_client::ResponseValue;
 
 use crate::generated::types::ErrorBody;
-use crate::transport::{NOT_ENVELOPE_HEADER, retry_after, retry_after_in_message, snippet};
+use crate::transport::{
+    BodyTooLarge, NOT_ENVELOPE_HEADER, retry_after, retry_after_in_message, snippet,
+};
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,8 +36,10 @@ pub enum ErrorKind {
     Timeout,
     /// The request could not be sent or the response not read (DNS, connect, TLS, reset).
     Transport,
-    /// A response did not match what the spec promises: a body of another shape, or a status the
-    /// API does not use (201, 204, a 3xx that was not followed).
+    /// A response did not match what the spec promises: a body of another shape, a body longer
+    /// than the client reads (`ClientBuilder::max_response_body`), or a status the API does not
+    /// use (201, 204, or a redirect: the API never redirects, so the client follows none and
+    /// reports the 3xx with its `Location`).
     Decode,
     /// The call's arguments were rejected before anything was sent.
     InvalidInput,
@@ -149,6 +153,9 @@ impl Error {
         let op = Some(operation);
         match err {
             E::ErrorResponse(response) => Error::from_error_response(operation, response),
+            E::ResponseBodyError(e) if is_body_too_large(&e) => {
+                Error::new(ErrorKind::Decode, op).with_source(e.without_url())
+            }
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
                 let kind = if e.is_timeout() {
                     ErrorKind::Timeout
@@ -173,8 +180,11 @@ impl Error {
                     400..=599 => ErrorKind::from_status(status),
                     _ => ErrorKind::Decode,
                 };
-                let mut error = Error::new(kind, op)
-                    .with_detail("the server answered with a status the API does not use");
+                let detail = match status {
+                    300..=399 => redirect_detail(response.headers().get(http::header::LOCATION)),
+                    _ => "the server answered with a status the API does not use".to_string(),
+                };
+                let mut error = Error::new(kind, op).with_detail(detail);
                 error.inner.status = Some(status);
                 error.inner.retry_after =
                     retry_after(response.headers().get(http::header::RETRY_AFTER));
@@ -288,6 +298,32 @@ impl fmt::Display for Error {
             source = cause.source();
         }
         Ok(())
+    }
+}
+
+/// Whether reading a body failed because it passed the client's limit (not a transport failure:
+/// asking again brings the same body).
+fn is_body_too_large(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.is::<BodyTooLarge>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// What an error says about a redirect: where it pointed, and that it was not followed (the API
+/// never redirects, so one comes from something in between, and following it could turn a write
+/// into a read that looks like success).
+fn redirect_detail(location: Option<&http::HeaderValue>) -> String {
+    match location {
+        Some(location) => format!(
+            "the server redirected to {}; the API never redirects, so the redirect was not followed",
+            snippet(location.as_bytes())
+        ),
+        None => "the server answered with a redirect (no Location); the API never redirects, so it was not followed".to_string(),
     }
 }
 

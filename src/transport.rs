@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,13 +26,19 @@ pub(crate) const NOT_ENVELOPE_HEADER: &str = "x-wacht-webhooks-not-envelope";
 /// How much of a non-envelope error body is kept for the error message.
 const SNIPPET_CHARS: usize = 200;
 
-/// Retry settings of a [`crate::Client`].
+/// The most of an error body that is read. The API's envelopes are far smaller; a longer body
+/// (a proxy's page, a hostile server) is cut here and its connection dropped rather than drained,
+/// so that an error never costs more memory than this.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Retry settings of a [`crate::Client`], and the most bytes of a success body it reads.
 #[derive(Clone)]
 pub struct Transport {
     pub(crate) max_retries: u32,
     pub(crate) base_delay: Duration,
     pub(crate) max_delay: Duration,
     pub(crate) max_retry_after: Duration,
+    pub(crate) max_response_body: usize,
 }
 
 impl fmt::Debug for Transport {
@@ -40,6 +48,7 @@ impl fmt::Debug for Transport {
             .field("base_delay", &self.base_delay)
             .field("max_delay", &self.max_delay)
             .field("max_retry_after", &self.max_retry_after)
+            .field("max_response_body", &self.max_response_body)
             .finish()
     }
 }
@@ -116,7 +125,7 @@ impl Transport {
                 .then(|| spare_copy(&request))
                 .flatten();
             let result = match client.execute(request).await {
-                Ok(response) => read_error_body(response).await,
+                Ok(response) => read_error_body(response, self.max_response_body).await,
                 Err(err) => Err(err),
             };
             if let Some(started) = started {
@@ -320,16 +329,19 @@ struct Answer {
 /// proxy, an empty 500) would otherwise reach the generated client as an undecodable body,
 /// losing the status. Such bodies are replaced by an envelope carrying a snippet of the original
 /// text and marked with [`NOT_ENVELOPE_HEADER`]; the status and headers stay as they were.
-async fn read_error_body(response: reqwest::Response) -> reqwest::Result<Answer> {
+///
+/// Error bodies are read up to [`MAX_ERROR_BODY`]; any other body is left to the generated client,
+/// capped at `max_body` bytes (see [`cap_body`]).
+async fn read_error_body(response: reqwest::Response, max_body: usize) -> reqwest::Result<Answer> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(Answer {
-            response,
+            response: cap_body(response, max_body),
             message_wait: None,
         });
     }
     let mut headers = response.headers().clone();
-    let body = response.bytes().await?;
+    let body = read_capped(response, MAX_ERROR_BODY).await?;
     let (body, message_wait) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(envelope) => {
             let wait = (status == StatusCode::TOO_MANY_REQUESTS)
@@ -358,6 +370,100 @@ async fn read_error_body(response: reqwest::Response) -> reqwest::Result<Answer>
     })
 }
 
+/// The body of `response` up to `cap` bytes, read chunk by chunk. Reading stops at the cap and
+/// the response is dropped with the rest unread, which closes its connection.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> reqwest::Result<Bytes> {
+    let expected = response.content_length().unwrap_or(0).min(cap as u64) as usize;
+    let mut body = Vec::with_capacity(expected);
+    while body.len() < cap {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        let room = cap - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// `response` with a body that fails with [`BodyTooLarge`] once it passes `limit` bytes: the
+/// generated client reads success bodies whole, and a server must not be able to make that
+/// unbounded. A body whose declared length is within the limit is left as it is (the connection
+/// reads no more than the declared length), so that the usual answer costs nothing extra.
+fn cap_body(response: reqwest::Response, limit: usize) -> reqwest::Response {
+    if response
+        .content_length()
+        .is_some_and(|length| length <= limit as u64)
+    {
+        return response;
+    }
+    let response = http::Response::<reqwest::Body>::from(response);
+    reqwest::Response::from(response.map(|inner| {
+        reqwest::Body::wrap(Capped {
+            inner,
+            left: limit,
+            limit,
+        })
+    }))
+}
+
+/// A success body that passed the client's limit; see `ClientBuilder::max_response_body`.
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    pub(crate) limit: usize,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the response body is longer than the client's limit of {} bytes (ClientBuilder::max_response_body)",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// A body that fails once more than `limit` bytes have come through, or at once when its
+/// declared length is already more.
+struct Capped {
+    inner: reqwest::Body,
+    left: usize,
+    limit: usize,
+}
+
+impl http_body::Body for Capped {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let limit = self.limit;
+        let too_large = || Box::new(BodyTooLarge { limit }) as Self::Error;
+        if http_body::Body::size_hint(&self.inner).lower() > self.left as u64 {
+            return Poll::Ready(Some(Err(too_large())));
+        }
+        let frame = match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
+            None => return Poll::Ready(None),
+        };
+        if let Some(data) = frame.data_ref() {
+            match self.left.checked_sub(data.len()) {
+                Some(left) => self.left = left,
+                None => return Poll::Ready(Some(Err(too_large()))),
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::Body::size_hint(&self.inner)
+    }
+}
+
 /// The start of a body as text, whitespace collapsed, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
@@ -380,6 +486,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
             max_retry_after: Duration::from_secs(30),
+            max_response_body: 1024,
         }
     }
 

@@ -9,7 +9,9 @@
 //! - page conversions for list operations (`{data, has_more, limit, offset}` envelopes);
 //! - `is_idempotent`, the operations a client may retry after the server has seen them;
 //! - `operation_doc!`, each operation's documentation for the layer's rustdoc;
-//! - `OPERATIONS`, the table of operation ids, methods and paths.
+//! - `OPERATIONS`, the table of operation ids, methods and paths;
+//! - a `Debug` that prints `<redacted>` for properties marked `x-sensitive: true` (signing
+//!   secrets), in place of the derived one that would print them.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -109,7 +111,7 @@ fn generate_unguarded(spec: &Spec) -> Result<TokenStream, Error> {
     })?;
     let shapes = Shapes::read(&file);
 
-    let mut in_types = TokenStream::new();
+    let mut in_types = redact_sensitive(spec, &shapes, &mut file)?;
     for open_enum in &open_enums {
         in_types.extend(open_enum.tokens()?);
     }
@@ -345,6 +347,182 @@ fn generic_inner<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> 
             _ => None,
         }),
         _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets out of `Debug`
+
+/// The extension that marks a property whose value is a secret.
+const SENSITIVE: &str = "x-sensitive";
+
+/// The private type a redacting `Debug` prints in place of a secret.
+const REDACTED_TYPE: &str = "RedactedInDebug";
+
+/// The properties marked `x-sensitive: true`, by component schema. The marker is read on the
+/// properties of component schemas only (where every object lives, by the spec's conventions);
+/// anywhere else it is an error rather than a secret left printable.
+fn sensitive_properties(spec: &Spec) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+    fn count_markers(value: &Value) -> usize {
+        match value {
+            Value::Object(map) => {
+                usize::from(map.get(SENSITIVE).is_some())
+                    + map.values().map(count_markers).sum::<usize>()
+            }
+            Value::Array(items) => items.iter().map(count_markers).sum(),
+            _ => 0,
+        }
+    }
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut read = 0;
+    for (name, schema) in spec.schemas().into_iter().flatten() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (property, prop) in properties.into_iter().flatten() {
+            let Some(marker) = prop.get(SENSITIVE) else {
+                continue;
+            };
+            read += 1;
+            match marker {
+                Value::Bool(true) => {
+                    found
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(property.clone());
+                }
+                Value::Bool(false) => {}
+                _ => {
+                    return Err(Error::Generate(format!(
+                        "components.schemas.{name}.properties.{property}.{SENSITIVE}: must be true or false"
+                    )))
+                }
+            }
+        }
+    }
+    if read != count_markers(&spec.raw) {
+        return Err(Error::Generate(format!(
+            "`{SENSITIVE}` is read only on properties of components.schemas; move the marker there"
+        )));
+    }
+    Ok(found)
+}
+
+/// Replaces the derived `Debug` of every struct with a sensitive property by one that prints
+/// `<redacted>` for it (`None` stays `None`, so that whether a value is there still shows). Returns
+/// the impls and the placeholder type, to add to `types`.
+fn redact_sensitive(
+    spec: &Spec,
+    shapes: &Shapes,
+    file: &mut syn::File,
+) -> Result<TokenStream, Error> {
+    let sensitive = sensitive_properties(spec)?;
+    if sensitive.is_empty() {
+        return Ok(TokenStream::new());
+    }
+    let placeholder = format_ident!("{}", REDACTED_TYPE);
+    let mut out = quote! {
+        /// What `Debug` prints in place of a secret.
+        struct #placeholder;
+
+        impl ::std::fmt::Debug for #placeholder {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("<redacted>")
+            }
+        }
+    };
+    for (name, properties) in &sensitive {
+        let Some(item) = shapes.structs.get(name) else {
+            return Err(Error::Generate(format!(
+                "components.schemas.{name}: `{SENSITIVE}` is supported on object schemas only"
+            )));
+        };
+        for property in properties {
+            if shapes.field(name, property).is_none() {
+                return Err(Error::Generate(format!(
+                    "components.schemas.{name}.properties.{property}: no matching field in the generated struct"
+                )));
+            }
+        }
+        out.extend(redacting_debug(item, properties, &placeholder));
+        strip_derived_debug(file, name)?;
+    }
+    Ok(out)
+}
+
+/// A `Debug` for `item` that prints the fields named in `sensitive` (JSON names) as the
+/// placeholder.
+fn redacting_debug(
+    item: &syn::ItemStruct,
+    sensitive: &BTreeSet<String>,
+    placeholder: &Ident,
+) -> TokenStream {
+    use syn::ext::IdentExt;
+    let ty = &item.ident;
+    let name = ty.to_string();
+    let fields = item.fields.iter().filter_map(|field| {
+        let ident = field.ident.as_ref()?;
+        let label = ident.unraw().to_string();
+        let value = if !sensitive.contains(&json_name(field)) {
+            quote! { &self.#ident }
+        } else if generic_inner(&field.ty, "Option").is_some() {
+            quote! { &self.#ident.as_ref().map(|_| #placeholder) }
+        } else {
+            quote! { &#placeholder }
+        };
+        Some(quote! { .field(#label, #value) })
+    });
+    quote! {
+        impl ::std::fmt::Debug for #ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(#name) #(#fields)* .finish()
+            }
+        }
+    }
+}
+
+/// Removes `Debug` from the derives of struct `name` in progenitor's `types` module.
+fn strip_derived_debug(file: &mut syn::File, name: &str) -> Result<(), Error> {
+    use syn::punctuated::Punctuated;
+    let item = file
+        .items
+        .iter_mut()
+        .filter_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items.iter_mut())
+        .find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => Some(s),
+            _ => None,
+        });
+    let Some(item) = item else {
+        return Err(Error::Generate(format!(
+            "progenitor emitted no struct `{name}`"
+        )));
+    };
+    let mut stripped = false;
+    for attr in item
+        .attrs
+        .iter_mut()
+        .filter(|a| a.path().is_ident("derive"))
+    {
+        let derives = attr
+            .parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+            .map_err(|err| {
+                Error::Generate(format!("the derives of `{name}` do not parse: {err}"))
+            })?;
+        let kept: Vec<&syn::Path> = derives
+            .iter()
+            .filter(|path| path.segments.last().is_none_or(|s| s.ident != "Debug"))
+            .collect();
+        stripped |= kept.len() < derives.len();
+        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+    }
+    if stripped {
+        Ok(())
+    } else {
+        Err(Error::Generate(format!(
+            "progenitor derived no `Debug` on `{name}`, so its secrets cannot be redacted there"
+        )))
     }
 }
 
@@ -1086,6 +1264,95 @@ fn operation_table(spec: &Spec) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The test fixture spec with `change` applied.
+    fn fixture(change: impl FnOnce(&mut Value)) -> Spec {
+        let mut raw: Value =
+            serde_yaml::from_str(include_str!("../tests/fixtures/base.yaml")).unwrap();
+        change(&mut raw);
+        Spec::parse("fixture.yaml", &raw.to_string()).unwrap()
+    }
+
+    fn app_property<'a>(raw: &'a mut Value, property: &str) -> &'a mut Value {
+        raw.pointer_mut(&format!("/components/schemas/App/properties/{property}"))
+            .unwrap()
+    }
+
+    fn struct_item<'a>(file: &'a syn::File, name: &str) -> &'a syn::ItemStruct {
+        let types = file.items.iter().find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        });
+        types
+            .into_iter()
+            .flat_map(|(_, items)| items)
+            .find_map(|item| match item {
+                syn::Item::Struct(s) if s.ident == name => Some(s),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn derives(item: &syn::ItemStruct) -> String {
+        item.attrs
+            .iter()
+            .filter(|a| a.path().is_ident("derive"))
+            .map(|a| quote!(#a).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn sensitive_properties_are_redacted_in_debug() {
+        let spec = fixture(|raw| {
+            app_property(raw, "app_slug")["x-sensitive"] = Value::Bool(true);
+            app_property(raw, "note")["x-sensitive"] = Value::Bool(true);
+        });
+        let source = generate(&spec).unwrap();
+        let file = syn::parse_file(&source).unwrap();
+        let app = struct_item(&file, "App");
+        assert!(!derives(app).contains("Debug"), "{}", derives(app));
+        assert!(derives(app).contains("Clone"), "{}", derives(app));
+        // Other structs keep the derived `Debug`.
+        assert!(derives(struct_item(&file, "Settings")).contains("Debug"));
+        let compact: String = source.split_whitespace().collect();
+        assert!(compact.contains("impl::std::fmt::DebugforApp"), "{source}");
+        assert!(compact.contains(".field(\"app_slug\",&RedactedInDebug)"));
+        assert!(compact.contains(".field(\"note\",&self.note.as_ref().map(|_|RedactedInDebug))"));
+        assert!(compact.contains(".field(\"created_at\",&self.created_at)"));
+        assert!(compact.contains("f.write_str(\"<redacted>\")"));
+    }
+
+    #[test]
+    fn no_marker_keeps_every_derived_debug() {
+        let source = generate(&fixture(|_| {})).unwrap();
+        assert!(!source.contains("RedactedInDebug"));
+        let file = syn::parse_file(&source).unwrap();
+        assert!(derives(struct_item(&file, "App")).contains("Debug"));
+    }
+
+    #[test]
+    fn misplaced_or_ill_typed_markers_are_errors() {
+        type Change = fn(&mut Value);
+        let cases: [(Change, &str); 2] = [
+            (
+                |raw| app_property(raw, "note")["x-sensitive"] = Value::String("yes".into()),
+                "components.schemas.App.properties.note.x-sensitive",
+            ),
+            (
+                |raw| {
+                    raw.pointer_mut("/components/schemas/App").unwrap()["x-sensitive"] =
+                        Value::Bool(true)
+                },
+                "properties of components.schemas",
+            ),
+        ];
+        for (change, expected) in cases {
+            match generate(&fixture(change)) {
+                Err(Error::Generate(message)) => assert!(message.contains(expected), "{message}"),
+                other => panic!("expected an error naming {expected}, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn options_names_drop_a_leading_get() {
