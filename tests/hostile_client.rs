@@ -14,7 +14,10 @@ use axum::routing::any;
 use futures_util::stream;
 use serde_json::{Value, json};
 use wacht_webhooks::client::DEFAULT_MAX_RESPONSE_BODY;
-use wacht_webhooks::{Client, CreateWebhookAppRequest, ErrorKind, Page, WebhookApp};
+use wacht_webhooks::{
+    Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest, ErrorKind, Page,
+    UpdateWebhookEndpointRequest, WebhookApp, WebhookEndpoint,
+};
 use wiremock::matchers::{any as any_request, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -315,4 +318,27 @@ fn debug_output_never_shows_the_signing_secret() {
         serde_json::to_value(&app).unwrap()["signing_secret"],
         secret
     );
+}
+
+/// Endpoint headers often carry a receiver's credentials (`Authorization`): requests and
+/// endpoints never print them.
+#[test]
+fn debug_output_never_shows_endpoint_headers() {
+    let token = "Bearer receiver-token-that-must-never-leak";
+    let mut body = example("WebhookEndpoint");
+    body["headers"] = json!({"Authorization": token});
+    let endpoint: WebhookEndpoint = serde_json::from_value(body).unwrap();
+    let create = CreateWebhookEndpointRequest::new("https://example.com/hooks")
+        .subscribe("order.paid")
+        .header("Authorization", token);
+    let update = UpdateWebhookEndpointRequest::new().header("Authorization", token);
+    for text in [
+        format!("{endpoint:?}"),
+        format!("{create:?}"),
+        format!("{update:?}"),
+    ] {
+        assert!(!text.contains("receiver-token"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+    assert_eq!(endpoint.header("Authorization"), Some(token));
 }
