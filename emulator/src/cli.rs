@@ -84,8 +84,9 @@ pub struct Args {
     pub replay_task_index_ttl: Option<Duration>,
     /// `--replay-queue-delay`.
     pub replay_queue_delay: Option<Duration>,
-    /// The retention, concurrency and shutdown flags.
-    pub limits: Limits,
+    /// The retention, concurrency and shutdown flags (boxed: rarely given, and the help variant
+    /// of [`Command`] stays small).
+    pub limits: Box<Limits>,
 }
 
 /// The retention, concurrency and shutdown flags; `None`: the library's default.
@@ -161,7 +162,7 @@ pub fn parse(
         replay_task_ttl: None,
         replay_task_index_ttl: None,
         replay_queue_delay: None,
-        limits: Limits::default(),
+        limits: Box::default(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -364,7 +365,7 @@ mod tests {
         let Ok(Command::Run(a)) = args(&[]) else {
             panic!()
         };
-        assert_eq!(a.limits, Limits::default());
+        assert_eq!(*a.limits, Limits::default());
         let Ok(Command::Run(a)) = args(&[
             "--max-deliveries",
             "100",
@@ -381,7 +382,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            a.limits,
+            *a.limits,
             Limits {
                 max_deliveries: Some(Some(100)),
                 delivery_max_age: Some(Duration::from_secs(3600)),

@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use crate::api::{self, Ctx, RateLimiter};
 use crate::behaviour::Behaviour;
 use crate::delivery::{
-    Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+    Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+    DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
 };
 use crate::replay::Replayer;
 use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
@@ -86,7 +87,10 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("behaviour", &self.behaviour)
             .field("retention", &self.retention)
             .field("max_in_flight", &self.max_in_flight)
-            .field("max_in_flight_per_endpoint", &self.max_in_flight_per_endpoint)
+            .field(
+                "max_in_flight_per_endpoint",
+                &self.max_in_flight_per_endpoint,
+            )
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
@@ -303,8 +307,9 @@ impl EmulatorBuilder {
                 ));
             }
         }
-        let store =
-            Arc::new(Store::with_timing(self.behaviour, self.timing).with_retention(self.retention));
+        let store = Arc::new(
+            Store::with_timing(self.behaviour, self.timing).with_retention(self.retention),
+        );
         let engine = Engine::new(
             store.clone(),
             EngineConfig {
@@ -403,7 +408,10 @@ impl Emulator {
             let _ = stop.send(());
         }
         if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout_at(deadline, &mut server).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut server)
+                .await
+                .is_err()
+            {
                 tracing::warn!("shutdown deadline passed: dropping the API requests in progress");
                 server.abort();
             }

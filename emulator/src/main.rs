@@ -67,7 +67,9 @@ async fn main() -> ExitCode {
         }
     );
     wait_for_signal().await;
-    tracing::info!("shutting down: finishing in-flight delivery attempts (bounded by the shutdown timeout)");
+    tracing::info!(
+        "shutting down: finishing in-flight delivery attempts (bounded by the shutdown timeout)"
+    );
     emulator.shutdown().await;
     ExitCode::SUCCESS
 }

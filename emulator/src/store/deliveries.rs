@@ -465,7 +465,10 @@ impl Store {
 
     /// The endpoint a delivery goes to (fixed at creation); `None` for an unknown delivery.
     pub fn delivery_endpoint(&self, delivery_id: i64) -> Option<i64> {
-        self.lock().deliveries.get(&delivery_id).map(|d| d.endpoint_id)
+        self.lock()
+            .deliveries
+            .get(&delivery_id)
+            .map(|d| d.endpoint_id)
     }
 
     /// Prepares the next attempt of a delivery, or concludes it when its endpoint or filter no
