@@ -6,7 +6,8 @@
 //! 4 KiB of each response body) it stays flat once the limit is reached.
 //!
 //! Run: `cargo bench -p wacht-webhooks-emulator --bench memory`; `MEMORY_RETENTION=all` keeps
-//! every delivery and whole response bodies (up to 64 KiB), for comparison.
+//! every delivery and whole response bodies (up to 64 KiB), for comparison;
+//! `MEMORY_MILESTONES=10000,20000` measures after other counts.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -120,7 +121,11 @@ fn main() {
         let started = Instant::now();
         let limit = Arc::new(Semaphore::new(TRIGGER_CONCURRENCY));
         let mut triggered = 0;
-        for milestone in MILESTONES {
+        let milestones: Vec<usize> = std::env::var("MEMORY_MILESTONES")
+            .ok()
+            .map(|m| m.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .unwrap_or_else(|| MILESTONES.to_vec());
+        for milestone in milestones {
             let mut tasks = JoinSet::new();
             while triggered * ENDPOINTS < milestone {
                 let permit = limit.clone().acquire_owned().await.unwrap();

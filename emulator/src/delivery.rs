@@ -46,6 +46,9 @@ pub struct EngineConfig {
     pub max_in_flight: usize,
     /// Attempts in flight to one endpoint (at least 1).
     pub max_in_flight_per_endpoint: usize,
+    /// The bytes of a response body the store keeps; one more is read, so that the store sees
+    /// that a longer body was cut.
+    pub max_response_body: usize,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +58,7 @@ impl Default for EngineConfig {
             loopback_only: false,
             max_in_flight: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
             max_in_flight_per_endpoint: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+            max_response_body: RESPONSE_BODY_READ_LIMIT,
         }
     }
 }
@@ -314,7 +318,13 @@ impl Engine {
             outcome.status_code = Some(response.status().as_u16());
             outcome.retry_after = retry_after(response.headers());
             outcome.response_headers = Some(headers_json(response.headers()));
-            outcome.response_body = Some(read_body(&mut response).await);
+            let limit = self
+                .inner
+                .config
+                .max_response_body
+                .min(RESPONSE_BODY_READ_LIMIT)
+                + 1;
+            outcome.response_body = Some(read_body(&mut response, limit).await);
         }
         outcome.response_time_ms = started.elapsed().as_millis() as u64;
         outcome
@@ -376,15 +386,17 @@ fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
     map
 }
 
-/// Reads at most 64 KiB and one byte of the body (the store keeps a prefix and marks a longer
-/// body as cut); a body cut off by an error keeps what arrived.
-async fn read_body(response: &mut reqwest::Response) -> String {
-    const LIMIT: usize = RESPONSE_BODY_READ_LIMIT + 1;
+/// Keeps at most `limit` bytes of the body (the store keeps a prefix and marks a longer body as
+/// cut); a body cut off by an error keeps what arrived. Up to 64 KiB are read in any case, so
+/// that the connection can be reused.
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> String {
     let mut body = Vec::new();
+    let mut read = 0;
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = LIMIT - body.len();
+        read += chunk.len();
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= LIMIT {
+        if read > RESPONSE_BODY_READ_LIMIT {
             break;
         }
     }

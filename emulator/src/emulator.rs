@@ -317,6 +317,7 @@ impl EmulatorBuilder {
                 loopback_only: self.loopback_only,
                 max_in_flight: self.max_in_flight,
                 max_in_flight_per_endpoint: self.max_in_flight_per_endpoint,
+                max_response_body: self.retention.max_response_body,
             },
         )
         .map_err(|e| StartError::HttpClient(Box::new(e)))?;

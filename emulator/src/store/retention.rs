@@ -48,7 +48,7 @@ impl Default for Retention {
 impl Retention {
     /// A response body as stored: at most `max_response_body` bytes (cut at a character
     /// boundary), followed by [`TRUNCATION_MARK`] when it was cut.
-    pub fn stored_body(&self, mut body: String) -> String {
+    pub fn stored_body(&self, body: String) -> String {
         if body.len() <= self.max_response_body {
             return body;
         }
@@ -56,10 +56,11 @@ impl Retention {
         while !body.is_char_boundary(end) {
             end -= 1;
         }
-        body.truncate(end);
-        body.push_str(TRUNCATION_MARK);
-        body.shrink_to_fit();
-        body
+        // A fresh allocation of the kept size, so the long read buffer is freed whole.
+        let mut stored = String::with_capacity(end + TRUNCATION_MARK.len());
+        stored.push_str(&body[..end]);
+        stored.push_str(TRUNCATION_MARK);
+        stored
     }
 }
 
