@@ -44,7 +44,7 @@ usage: wacht-webhooks-emulator [options]
   --max-in-flight N        delivery attempts in flight at once (default 256)
   --max-in-flight-per-endpoint N
                            delivery attempts in flight to one endpoint; a
-                           hanging endpoint holds no more (default 32)
+                           hanging endpoint holds no more (default 64)
   --shutdown-timeout DUR   on Ctrl-C or SIGTERM, wait at most DUR for requests
                            and attempts in progress; attempts still in flight
                            are then recorded without a response (default 5s)

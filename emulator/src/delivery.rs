@@ -28,8 +28,8 @@ use crate::url_policy;
 /// Attempts in flight at the same time across all endpoints, by default.
 pub const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT: usize = 256;
 /// Attempts in flight at the same time to one endpoint, by default: a hanging endpoint ties up
-/// at most an eighth of the default global limit.
-pub const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT: usize = 32;
+/// at most a quarter of the default global limit, and four busy endpoints can still use all of it.
+pub const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT: usize = 64;
 /// How long abandoned attempts may take to be recorded once the shutdown deadline passed.
 const ABANDON_GRACE: Duration = Duration::from_secs(1);
 /// The `User-Agent` of every delivery.

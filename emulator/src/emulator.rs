@@ -253,11 +253,13 @@ impl EmulatorBuilder {
         self
     }
 
-    /// At most this many delivery attempts in flight to one endpoint (default 32).
+    /// At most this many delivery attempts in flight to one endpoint (default 64).
     ///
     /// A slow or hanging endpoint ties up at most this many of the
     /// [global](Self::max_attempts_in_flight) slots; its further attempts queue without holding
-    /// any, so the deliveries of other endpoints and apps keep their normal latency.
+    /// any, so the deliveries of other endpoints and apps keep their normal latency. With the
+    /// defaults a hanging endpoint holds a quarter of the global slots; when several endpoints
+    /// may hang at once, lower this limit or raise the global one.
     pub fn max_attempts_in_flight_per_endpoint(mut self, max: usize) -> Self {
         self.max_in_flight_per_endpoint = max;
         self
