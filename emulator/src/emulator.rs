@@ -404,7 +404,8 @@ impl Emulator {
     /// It waits at most the [shutdown timeout](EmulatorBuilder::shutdown_timeout) (default 5 s)
     /// and returns shortly after it even when a receiver never answers: requests still in
     /// progress then are dropped, and delivery attempts still in flight are cut off and recorded
-    /// as attempts that got no response (status `failed`, like a timeout), with no retry.
+    /// as attempts that got no response, like a timeout (status `failed`, or
+    /// `permanently_failed` when it was the delivery's last attempt), with no retry.
     pub async fn shutdown(mut self) {
         let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         if let Some(stop) = self.stop.take() {

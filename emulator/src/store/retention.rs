@@ -20,7 +20,8 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 4 * 1024;
 /// The most bytes of a response body the delivery engine reads per attempt, hence the largest
 /// useful [`Retention::max_response_body`].
 pub const RESPONSE_BODY_READ_LIMIT: usize = 64 * 1024;
-/// Ends a stored response body that was cut to [`Retention::max_response_body`].
+/// Ends a stored response body that was cut to the configured length (see
+/// [`EmulatorBuilder::max_stored_response_body`](crate::EmulatorBuilder::max_stored_response_body)).
 pub const TRUNCATION_MARK: &str = "…[truncated by the emulator]";
 
 /// What the delivery log keeps.
