@@ -37,6 +37,21 @@ usage: wacht-webhooks-emulator [options]
                            (default 10s); slower connections are closed
   --max-connections N      API connections served at once (default 512);
                            more wait in the accept queue
+  --max-deliveries N|all   settled deliveries kept in the delivery log; the
+                           oldest settled are evicted first, in-flight ones
+                           never (default 10000)
+  --delivery-max-age DUR   evict settled deliveries DUR after they settled
+                           (default: no age limit)
+  --max-response-body N    bytes of each attempt's response body stored, at
+                           most 65536; longer bodies are cut and marked
+                           (default 4096)
+  --max-in-flight N        delivery attempts in flight at once (default 256)
+  --max-in-flight-per-endpoint N
+                           delivery attempts in flight to one endpoint; a
+                           hanging endpoint holds no more (default 64)
+  --shutdown-timeout DUR   on Ctrl-C or SIGTERM, wait at most DUR for requests
+                           and attempts in progress; attempts still in flight
+                           are then recorded without a response (default 5s)
   -h, --help               show this help";
 
 /// What the command line asks for.
@@ -77,6 +92,63 @@ pub struct Args {
     pub header_read_timeout: Option<Duration>,
     /// `--max-connections`, if given.
     pub max_connections: Option<usize>,
+    /// The retention, concurrency and shutdown flags (boxed: rarely given, and the help variant
+    /// of [`Command`] stays small).
+    pub limits: Box<Limits>,
+}
+
+/// The retention, concurrency and shutdown flags; `None`: the library's default.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// `--max-deliveries` (`Some(None)`: `all`).
+    pub max_deliveries: Option<Option<usize>>,
+    /// `--delivery-max-age`.
+    pub delivery_max_age: Option<Duration>,
+    /// `--max-response-body`.
+    pub max_response_body: Option<usize>,
+    /// `--max-in-flight`.
+    pub max_in_flight: Option<usize>,
+    /// `--max-in-flight-per-endpoint`.
+    pub max_in_flight_per_endpoint: Option<usize>,
+    /// `--shutdown-timeout`.
+    pub shutdown_timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// Applies one of these flags; `Ok(false)` when `flag` is not one of them.
+    fn apply(
+        &mut self,
+        flag: &str,
+        value: impl FnOnce(&str) -> Result<String, String>,
+    ) -> Result<bool, String> {
+        match flag {
+            "--max-deliveries" => {
+                let raw = value(flag)?;
+                self.max_deliveries = Some(match raw.as_str() {
+                    "all" => None,
+                    n => Some(parse_count(flag, n)?),
+                });
+            }
+            "--delivery-max-age" => self.delivery_max_age = Some(parse_duration(&value(flag)?)?),
+            "--max-response-body" => {
+                self.max_response_body = Some(parse_count(flag, &value(flag)?)?)
+            }
+            "--max-in-flight" => self.max_in_flight = Some(parse_count(flag, &value(flag)?)?),
+            "--max-in-flight-per-endpoint" => {
+                self.max_in_flight_per_endpoint = Some(parse_count(flag, &value(flag)?)?)
+            }
+            "--shutdown-timeout" => self.shutdown_timeout = Some(parse_duration(&value(flag)?)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Parses a non-negative count.
+fn parse_count(flag: &str, raw: &str) -> Result<usize, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("invalid {flag} value '{raw}': use a whole number"))
 }
 
 /// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
@@ -100,6 +172,7 @@ pub fn parse(
         replay_queue_delay: None,
         header_read_timeout: None,
         max_connections: None,
+        limits: Box::default(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -158,7 +231,11 @@ pub fn parse(
                         .ok_or_else(|| format!("invalid --max-connections '{raw}'"))?,
                 );
             }
-            other => return Err(format!("unknown argument '{other}'")),
+            other => {
+                if !parsed.limits.apply(other, value)? {
+                    return Err(format!("unknown argument '{other}'"));
+                }
+            }
         }
     }
     Ok(Command::Run(Box::new(parsed)))
@@ -317,6 +394,47 @@ mod tests {
         assert!(args(&["--max-connections", "0"]).is_err());
         assert!(args(&["--max-connections", "many"]).is_err());
         assert!(args(&["--header-read-timeout", "10"]).is_err());
+    }
+
+    #[test]
+    fn retention_concurrency_and_shutdown_flags() {
+        let Ok(Command::Run(a)) = args(&[]) else {
+            panic!()
+        };
+        assert_eq!(*a.limits, Limits::default());
+        let Ok(Command::Run(a)) = args(&[
+            "--max-deliveries",
+            "100",
+            "--delivery-max-age=1h",
+            "--max-response-body",
+            "512",
+            "--max-in-flight",
+            "64",
+            "--max-in-flight-per-endpoint",
+            "4",
+            "--shutdown-timeout",
+            "2s",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(
+            *a.limits,
+            Limits {
+                max_deliveries: Some(Some(100)),
+                delivery_max_age: Some(Duration::from_secs(3600)),
+                max_response_body: Some(512),
+                max_in_flight: Some(64),
+                max_in_flight_per_endpoint: Some(4),
+                shutdown_timeout: Some(Duration::from_secs(2)),
+            }
+        );
+        let Ok(Command::Run(a)) = args(&["--max-deliveries", "all"]) else {
+            panic!()
+        };
+        assert_eq!(a.limits.max_deliveries, Some(None));
+        assert!(args(&["--max-deliveries", "-1"]).is_err());
+        assert!(args(&["--max-in-flight"]).is_err());
+        assert!(args(&["--shutdown-timeout", "5"]).is_err());
     }
 
     #[test]

@@ -1,30 +1,41 @@
 //! The delivery engine: sends each delivery over HTTP, records every attempt and schedules retries.
 //!
 //! Each delivery runs as one lightweight task: it asks the store for its next attempt, sends it
-//! without holding the state lock, records the outcome, and sleeps until the next retry. A
-//! semaphore bounds the attempts in flight so that a burst of triggers queues instead of opening
-//! thousands of connections.
+//! without holding the state lock, records the outcome, and sleeps until the next retry.
+//!
+//! Two bounds keep delivery fair: every endpoint has its own limit of attempts in flight, and all
+//! endpoints together share a global one. A task first waits for a slot of its endpoint and only
+//! then for a global slot, so the deliveries queued behind a slow or hanging endpoint never hold
+//! global slots: such an endpoint ties up at most its own share, and the other endpoints' attempts
+//! keep their normal latency. Both semaphores are FIFO, so attempts are served in arrival order.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::dns::Resolve;
 use serde_json::{Map, Value};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tokio_util::task::TaskTracker;
 
 use crate::resolve::{Guarded, TargetPolicy};
-use crate::store::{AttemptOutcome, AttemptPlan, NextStep, SendJob, Store};
+use crate::store::{
+    AttemptOutcome, AttemptPlan, NextStep, SendJob, Store, RESPONSE_BODY_READ_LIMIT,
+};
 use crate::url_policy;
 
-/// Attempts sent at the same time, across all endpoints.
-const MAX_CONCURRENT_ATTEMPTS: usize = 256;
-/// The longest response body kept per attempt.
-const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// Attempts in flight at the same time across all endpoints, by default.
+pub const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT: usize = 256;
+/// Attempts in flight at the same time to one endpoint, by default: a hanging endpoint ties up
+/// at most a quarter of the default global limit, and four busy endpoints can still use all of it.
+pub const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT: usize = 64;
+/// How long abandoned attempts may take to be recorded once the shutdown deadline passed.
+const ABANDON_GRACE: Duration = Duration::from_secs(1);
+
 /// The longest wait a receiver's `Retry-After` can ask for: 6 hours, the longest wait of Wacht's
 /// retry schedule. The production service applies no cap (a `Retry-After: 999999` parks a
 /// delivery for 11.6 days there); the emulator caps it so that a receiver cannot park a delivery
@@ -80,6 +91,26 @@ pub struct EngineConfig {
     pub loopback_only: bool,
     /// Refuse (as a connection failure) any address that is not globally reachable.
     pub strict_urls: bool,
+    /// Attempts in flight across all endpoints (at least 1).
+    pub max_in_flight: usize,
+    /// Attempts in flight to one endpoint (at least 1).
+    pub max_in_flight_per_endpoint: usize,
+    /// The bytes of a response body the store keeps; one more is read, so that the store sees
+    /// that a longer body was cut.
+    pub max_response_body: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            retry_schedule: Vec::new(),
+            loopback_only: false,
+            strict_urls: false,
+            max_in_flight: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+            max_in_flight_per_endpoint: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+            max_response_body: RESPONSE_BODY_READ_LIMIT,
+        }
+    }
 }
 
 /// A handle on the delivery engine; cheap to clone.
@@ -92,9 +123,50 @@ struct Inner {
     store: Arc<Store>,
     client: reqwest::Client,
     config: EngineConfig,
+    /// The global limit of attempts in flight.
     permits: Semaphore,
+    /// Endpoint id → its limit of attempts in flight, present while a task uses or awaits it.
+    endpoint_permits: Mutex<HashMap<i64, Arc<Semaphore>>>,
     stopping: watch::Sender<bool>,
+    /// Set when the shutdown deadline passed: attempts in flight are cut off.
+    abandon: watch::Sender<bool>,
     tracker: TaskTracker,
+}
+
+/// The two slots an attempt holds while it is sent: its endpoint's and a global one.
+struct Slot<'a> {
+    _global: SemaphorePermit<'a>,
+    _endpoint: EndpointSlot<'a>,
+}
+
+/// A slot of one endpoint's limit; the endpoint's semaphore is dropped when nobody uses it.
+struct EndpointSlot<'a> {
+    inner: &'a Inner,
+    endpoint_id: i64,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for EndpointSlot<'_> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut map = self.inner.endpoint_permits();
+        // Every user clones the semaphore under this lock, so one reference means nobody else.
+        if map
+            .get(&self.endpoint_id)
+            .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
+            map.remove(&self.endpoint_id);
+        }
+    }
+}
+
+impl Inner {
+    fn endpoint_permits(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Semaphore>>> {
+        // The map holds no invariant a panic could break.
+        self.endpoint_permits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Engine {
@@ -113,17 +185,20 @@ impl Engine {
             // Deliveries go straight to the endpoint; a proxy from the environment could send
             // loopback traffic elsewhere.
             .no_proxy()
-            .pool_max_idle_per_host(MAX_CONCURRENT_ATTEMPTS)
+            .pool_max_idle_per_host(config.max_in_flight.max(1))
             .tcp_nodelay(true)
             .build()?;
         let (stopping, _) = watch::channel(false);
+        let (abandon, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 client,
+                permits: Semaphore::new(config.max_in_flight.max(1)),
+                endpoint_permits: Mutex::default(),
                 config,
-                permits: Semaphore::new(MAX_CONCURRENT_ATTEMPTS),
                 stopping,
+                abandon,
                 tracker: TaskTracker::new(),
             }),
         })
@@ -160,17 +235,30 @@ impl Engine {
         *self.inner.stopping.borrow()
     }
 
-    /// Stops scheduling new attempts and waits for the attempts in flight to be recorded.
-    pub async fn shutdown(&self) {
+    /// Stops scheduling new attempts and waits until `deadline` for the attempts in flight to be
+    /// sent and recorded. Attempts still in flight then are abandoned: each is cut off and
+    /// recorded as an attempt that got no response (like a timeout), and no retry follows.
+    pub async fn shutdown(&self, deadline: tokio::time::Instant) {
         self.inner.stopping.send_replace(true);
         self.inner.tracker.close();
-        self.inner.tracker.wait().await;
+        if tokio::time::timeout_at(deadline, self.inner.tracker.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tracing::warn!("shutdown deadline passed: abandoning the delivery attempts in flight");
+        self.inner.abandon.send_replace(true);
+        let _ = tokio::time::timeout(ABANDON_GRACE, self.inner.tracker.wait()).await;
     }
 
     async fn run(&self, delivery_id: i64) {
         let store = &self.inner.store;
+        let Some(endpoint_id) = store.delivery_endpoint(delivery_id) else {
+            return;
+        };
         loop {
-            let Some(_permit) = self.permit().await else {
+            let Some(_permit) = self.permit(endpoint_id).await else {
                 return;
             };
             let job = match store.begin_attempt(delivery_id, Instant::now()) {
@@ -184,7 +272,7 @@ impl Engine {
                 }
                 AttemptPlan::Send(job) => job,
             };
-            let outcome = self.send(&job).await;
+            let outcome = self.send_or_abandon(&job).await;
             tracing::info!(
                 delivery_id,
                 status = outcome.status_code,
@@ -208,14 +296,52 @@ impl Engine {
         }
     }
 
-    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    /// A slot of the endpoint, then a global one; `None` when shutdown begins meanwhile.
+    async fn permit(&self, endpoint_id: i64) -> Option<Slot<'_>> {
         let mut stopping = self.inner.stopping.subscribe();
         if *stopping.borrow() {
             return None;
         }
+        let semaphore = self
+            .inner
+            .endpoint_permits()
+            .entry(endpoint_id)
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(
+                    self.inner.config.max_in_flight_per_endpoint.max(1),
+                ))
+            })
+            .clone();
+        let mut endpoint = EndpointSlot {
+            inner: &self.inner,
+            endpoint_id,
+            permit: None,
+        };
         tokio::select! {
-            permit = self.inner.permits.acquire() => permit.ok(),
+            permit = semaphore.acquire_owned() => endpoint.permit = Some(permit.ok()?),
+            _ = stopping.wait_for(|s| *s) => return None,
+        }
+        tokio::select! {
+            permit = self.inner.permits.acquire() => Some(Slot {
+                _global: permit.ok()?,
+                _endpoint: endpoint,
+            }),
             _ = stopping.wait_for(|s| *s) => None,
+        }
+    }
+
+    /// Sends the attempt, or cuts it off when the shutdown deadline passes first (recorded as
+    /// an attempt without a response).
+    async fn send_or_abandon(&self, job: &SendJob) -> AttemptOutcome {
+        let started = Instant::now();
+        let mut abandon = self.inner.abandon.subscribe();
+        tokio::select! {
+            outcome = self.send(job) => outcome,
+            _ = abandon.wait_for(|a| *a) => AttemptOutcome {
+                url: job.url.clone(),
+                response_time_ms: started.elapsed().as_millis() as u64,
+                ..AttemptOutcome::default()
+            },
         }
     }
 
@@ -249,7 +375,13 @@ impl Engine {
             outcome.status_code = Some(response.status().as_u16());
             outcome.retry_after = retry_after(response.headers());
             outcome.response_headers = Some(headers_json(response.headers()));
-            outcome.response_body = Some(read_body(&mut response).await);
+            let limit = self
+                .inner
+                .config
+                .max_response_body
+                .min(RESPONSE_BODY_READ_LIMIT)
+                + 1;
+            outcome.response_body = Some(read_body(&mut response, limit).await);
         }
         outcome.response_time_ms = started.elapsed().as_millis() as u64;
         outcome
@@ -340,13 +472,17 @@ fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
     map
 }
 
-/// Reads at most 64 KiB of the body; a body cut off by an error keeps what arrived.
-async fn read_body(response: &mut reqwest::Response) -> String {
+/// Keeps at most `limit` bytes of the body (the store keeps a prefix and marks a longer body as
+/// cut); a body cut off by an error keeps what arrived. Up to 64 KiB are read in any case, so
+/// that the connection can be reused.
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> String {
     let mut body = Vec::new();
+    let mut read = 0;
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_RESPONSE_BODY - body.len();
+        read += chunk.len();
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_RESPONSE_BODY {
+        if read > RESPONSE_BODY_READ_LIMIT {
             break;
         }
     }

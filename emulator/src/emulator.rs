@@ -10,11 +10,14 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, Ctx, RateLimiter};
 use crate::behaviour::Behaviour;
-use crate::delivery::{Engine, EngineConfig};
+use crate::delivery::{
+    Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+    DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
-use crate::store::{Store, Timing};
+use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
 use reqwest::dns::Resolve;
 
 /// The API key accepted when none is configured.
@@ -27,6 +30,9 @@ pub fn default_retry_schedule() -> Vec<Duration> {
         .map(Duration::from_secs)
         .collect()
 }
+
+/// How long [`Emulator::shutdown`] waits for requests and delivery attempts in progress, by default.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why an emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,10 @@ pub struct EmulatorBuilder {
     behaviour: Behaviour,
     resolver: Arc<dyn Resolve>,
     limits: Limits,
+    retention: Retention,
+    max_in_flight: usize,
+    max_in_flight_per_endpoint: usize,
+    shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -79,6 +89,13 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("api_rate_limit", &self.api_rate_limit)
             .field("listen", &self.listen)
             .field("behaviour", &self.behaviour)
+            .field("retention", &self.retention)
+            .field("max_in_flight", &self.max_in_flight)
+            .field(
+                "max_in_flight_per_endpoint",
+                &self.max_in_flight_per_endpoint,
+            )
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -101,6 +118,10 @@ impl Default for EmulatorBuilder {
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
+            retention: Retention::default(),
+            max_in_flight: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+            max_in_flight_per_endpoint: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -254,8 +275,62 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds, starts serving and returns the running emulator.
-    pub async fn start(self) -> Result<Emulator, StartError> {
+    /// Keep at most this many settled deliveries in the delivery log (default 10,000; `None`:
+    /// keep all, memory then grows with every delivery).
+    ///
+    /// Once more deliveries than that have settled (a final status), the ones that settled first
+    /// are evicted; deliveries still pending or awaiting a retry are never evicted and do not
+    /// count. Everything that reads the log sees only what is retained: lists, stats, analytics
+    /// and time series count the retained deliveries only, and an evicted delivery answers like
+    /// an id that never existed (`getWebhookDelivery`: 500 in production behaviour, as
+    /// production answers an unknown id; 404 in documented behaviour); a replay skips it.
+    pub fn max_retained_deliveries(mut self, max: Option<usize>) -> Self {
+        self.retention.max_deliveries = max;
+        self
+    }
+
+    /// Evict settled deliveries this long after they settled (default `None`: no age limit).
+    /// What a user sees of evicted deliveries is described at
+    /// [`max_retained_deliveries`](Self::max_retained_deliveries).
+    pub fn delivery_retention_age(mut self, max_age: Option<Duration>) -> Self {
+        self.retention.max_age = max_age;
+        self
+    }
+
+    /// The bytes of each attempt's response body that are stored (default 4 KiB, at most 64 KiB).
+    /// A longer body is cut at a character boundary and ends with
+    /// [`TRUNCATION_MARK`](crate::TRUNCATION_MARK), so a cut body is recognisable.
+    pub fn max_stored_response_body(mut self, bytes: usize) -> Self {
+        self.retention.max_response_body = bytes;
+        self
+    }
+
+    /// At most this many delivery attempts in flight across all endpoints (default 256).
+    pub fn max_attempts_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max;
+        self
+    }
+
+    /// At most this many delivery attempts in flight to one endpoint (default 64).
+    ///
+    /// A slow or hanging endpoint ties up at most this many of the
+    /// [global](Self::max_attempts_in_flight) slots; its further attempts queue without holding
+    /// any, so the deliveries of other endpoints and apps keep their normal latency. With the
+    /// defaults a hanging endpoint holds a quarter of the global slots; when several endpoints
+    /// may hang at once, lower this limit or raise the global one.
+    pub fn max_attempts_in_flight_per_endpoint(mut self, max: usize) -> Self {
+        self.max_in_flight_per_endpoint = max;
+        self
+    }
+
+    /// How long [`Emulator::shutdown`] waits for requests and delivery attempts in progress
+    /// (default 5 s). See there for what happens to those still in progress then.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    fn validate(&self) -> Result<(), StartError> {
         if self.api_key.trim().is_empty() {
             return Err(StartError::Config("the API key must not be empty".into()));
         }
@@ -264,6 +339,22 @@ impl EmulatorBuilder {
                 "max_connections and header_read_timeout must be above zero".into(),
             ));
         }
+        if self.max_in_flight == 0 || self.max_in_flight_per_endpoint == 0 {
+            return Err(StartError::Config(
+                "the limits of delivery attempts in flight must be at least 1".into(),
+            ));
+        }
+        if self.retention.max_response_body > RESPONSE_BODY_READ_LIMIT {
+            return Err(StartError::Config(format!(
+                "the stored response body can be at most {RESPONSE_BODY_READ_LIMIT} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Binds, starts serving and returns the running emulator.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        self.validate()?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -281,13 +372,18 @@ impl EmulatorBuilder {
                 ));
             }
         }
-        let store = Arc::new(Store::with_timing(self.behaviour, self.timing));
+        let store = Arc::new(
+            Store::with_timing(self.behaviour, self.timing).with_retention(self.retention),
+        );
         let engine = Engine::new(
             store.clone(),
             EngineConfig {
                 retry_schedule: self.retry_schedule,
                 loopback_only: self.loopback_only,
                 strict_urls: !self.allow_private_urls,
+                max_in_flight: self.max_in_flight,
+                max_in_flight_per_endpoint: self.max_in_flight_per_endpoint,
+                max_response_body: self.retention.max_response_body,
             },
             self.resolver.clone(),
         )
@@ -319,6 +415,7 @@ impl EmulatorBuilder {
             stop: Some(stop),
             server: Some(server),
             engine,
+            shutdown_timeout: self.shutdown_timeout,
         })
     }
 }
@@ -331,6 +428,7 @@ pub struct Emulator {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     engine: Engine,
+    shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -360,14 +458,27 @@ impl Emulator {
 
     /// Stops accepting requests, lets requests in progress finish, and waits for the delivery
     /// attempts in flight to be sent and recorded; retries not yet due are abandoned.
+    ///
+    /// It waits at most the [shutdown timeout](EmulatorBuilder::shutdown_timeout) (default 5 s)
+    /// and returns shortly after it even when a receiver never answers: requests still in
+    /// progress then are dropped, and delivery attempts still in flight are cut off and recorded
+    /// as attempts that got no response, like a timeout (status `failed`, or
+    /// `permanently_failed` when it was the delivery's last attempt), with no retry.
     pub async fn shutdown(mut self) {
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout_at(deadline, &mut server)
+                .await
+                .is_err()
+            {
+                tracing::warn!("shutdown deadline passed: dropping the API requests in progress");
+                server.abort();
+            }
         }
-        self.engine.shutdown().await;
+        self.engine.shutdown(deadline).await;
     }
 }
 

@@ -9,6 +9,12 @@
 //! it works against the real one; [`Behaviour::Documented`] serves the API as documented instead.
 //! [`Behaviour`] lists every difference.
 //!
+//! It holds up under long runs and bad receivers: the delivery log keeps a bounded number of
+//! settled deliveries and a bounded prefix of each response body
+//! ([`EmulatorBuilder::max_retained_deliveries`]), one slow endpoint cannot hold up the others
+//! ([`EmulatorBuilder::max_attempts_in_flight_per_endpoint`]), and shutdown has a deadline
+//! ([`EmulatorBuilder::shutdown_timeout`]).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wacht_webhooks_emulator::StartError> {
 //! use std::time::Duration;
@@ -48,8 +54,10 @@ mod wire;
 pub use behaviour::Behaviour;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
+    DEFAULT_SHUTDOWN_TIMEOUT,
 };
 /// Name resolution: implement [`dns::Resolve`] and pass it to
 /// [`EmulatorBuilder::dns_resolver`] to decide what endpoint host names resolve to.
 pub use reqwest::dns;
 pub use resolve::SystemResolver;
+pub use store::TRUNCATION_MARK;

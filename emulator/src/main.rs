@@ -5,7 +5,7 @@ mod cli;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use wacht_webhooks_emulator::{Behaviour, Emulator};
+use wacht_webhooks_emulator::{Behaviour, Emulator, EmulatorBuilder};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -55,6 +55,7 @@ async fn main() -> ExitCode {
     if let Some(delay) = args.replay_queue_delay {
         builder = builder.replay_queue_delay(delay);
     }
+    builder = apply_limits(builder, &args.limits);
     let emulator = builder.start().await;
     let emulator = match emulator {
         Ok(emulator) => emulator,
@@ -73,9 +74,34 @@ async fn main() -> ExitCode {
         }
     );
     wait_for_signal().await;
-    tracing::info!("shutting down: finishing in-flight delivery attempts");
+    tracing::info!(
+        "shutting down: finishing in-flight delivery attempts (bounded by the shutdown timeout)"
+    );
     emulator.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The retention, concurrency and shutdown flags given on the command line.
+fn apply_limits(mut builder: EmulatorBuilder, limits: &cli::Limits) -> EmulatorBuilder {
+    if let Some(max) = limits.max_deliveries {
+        builder = builder.max_retained_deliveries(max);
+    }
+    if let Some(age) = limits.delivery_max_age {
+        builder = builder.delivery_retention_age(Some(age));
+    }
+    if let Some(bytes) = limits.max_response_body {
+        builder = builder.max_stored_response_body(bytes);
+    }
+    if let Some(max) = limits.max_in_flight {
+        builder = builder.max_attempts_in_flight(max);
+    }
+    if let Some(max) = limits.max_in_flight_per_endpoint {
+        builder = builder.max_attempts_in_flight_per_endpoint(max);
+    }
+    if let Some(timeout) = limits.shutdown_timeout {
+        builder = builder.shutdown_timeout(timeout);
+    }
+    builder
 }
 
 /// Prints one line on stdout; a closed stdout (a pipe whose reader left) is not an error here.

@@ -167,6 +167,7 @@ fn signing_key(secret: &str) -> ApiResult<SigningKey> {
 fn remove_app_records(state: &mut State, app_id: i64) {
     state.endpoints.retain(|_, e| e.app_id != app_id);
     state.deliveries.retain(|_, d| d.app_id != app_id);
+    state.forget_removed_settled();
     state.endpoint_events.retain(|_, e| e.app_id != app_id);
     state.tasks.retain(|_, t| t.app_id != app_id);
     state.idempotency.retain(|(app, _), _| *app != app_id);

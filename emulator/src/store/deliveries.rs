@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::model::{
     Attempt, Delivery, DeliveryStatus, Endpoint, EndpointEvent, EndpointEventKind, LogRow,
 };
-use super::{failure_window_start, paginate, PageRequest, State, Store};
+use super::{failure_window_start, paginate, PageRequest, Retention, State, Store};
 use crate::analytics::{AttemptFacts, DeliveryFacts};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
@@ -212,6 +212,7 @@ impl NewDelivery {
                 attempts_made: 0,
                 attempt: None,
             }],
+            settled_seq: None,
         }
     }
 }
@@ -462,6 +463,14 @@ impl Store {
         })
     }
 
+    /// The endpoint a delivery goes to (fixed at creation); `None` for an unknown delivery.
+    pub fn delivery_endpoint(&self, delivery_id: i64) -> Option<i64> {
+        self.lock()
+            .deliveries
+            .get(&delivery_id)
+            .map(|d| d.endpoint_id)
+    }
+
     /// Prepares the next attempt of a delivery, or concludes it when its endpoint or filter no
     /// longer takes it.
     pub fn begin_attempt(&self, delivery_id: i64, at: Instant) -> AttemptPlan {
@@ -476,10 +485,12 @@ impl Store {
         let endpoint = state.endpoints.get_mut(&delivery.endpoint_id);
         let Some(endpoint) = endpoint.filter(|e| e.is_active) else {
             conclude(delivery, DeliveryStatus::EndpointDisabled);
+            state.note_settled(delivery_id);
             return AttemptPlan::Finished;
         };
         if !still_wanted(endpoint, delivery, self.behaviour) {
             conclude(delivery, DeliveryStatus::Filtered);
+            state.note_settled(delivery_id);
             return AttemptPlan::Finished;
         }
         if let Some(wait) = throttle(endpoint, at) {
@@ -517,7 +528,7 @@ impl Store {
             status: verdict,
             at,
             attempts_made: number,
-            attempt: Some(attempt_record(outcome)),
+            attempt: Some(attempt_record(outcome, &self.retention)),
         });
         let (app_id, endpoint_id) = (delivery.app_id, delivery.endpoint_id);
         let production = self.behaviour.is_production();
@@ -546,6 +557,8 @@ impl Store {
             };
             state.endpoint_events.insert(event.id, event);
         }
+        state.note_settled(delivery_id);
+        state.enforce_retention(&self.retention, at);
         match verdict {
             DeliveryStatus::Failed => NextStep::Retry {
                 after_attempt: number,
@@ -777,12 +790,12 @@ fn production_rows<'a>(
     rows
 }
 
-fn attempt_record(outcome: AttemptOutcome) -> Attempt {
+fn attempt_record(outcome: AttemptOutcome, retention: &Retention) -> Attempt {
     Attempt {
         url: outcome.url,
         status_code: outcome.status_code,
         response_time_ms: outcome.response_time_ms,
-        response_body: outcome.response_body,
+        response_body: outcome.response_body.map(|b| retention.stored_body(b)),
         response_headers: outcome.response_headers,
     }
 }

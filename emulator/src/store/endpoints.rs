@@ -22,6 +22,12 @@ const DEFAULT_MAX_RETRIES: u32 = 32;
 const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i64> = 1..=32;
 /// `timeout_seconds` when none is given.
 const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
+/// The accepted range of `timeout_seconds`.
+///
+/// Stricter than production for safety: the production service stores any 32-bit value, so a
+/// zero, negative or huge timeout is accepted there and an attempt may wait for days. Here an
+/// attempt waits at least one second and at most five minutes.
+pub const TIMEOUT_SECONDS_RANGE: std::ops::RangeInclusive<i64> = 1..=300;
 /// The event of the deliveries `testWebhookEndpoint` queues.
 pub const TEST_EVENT: &str = "test.webhook";
 
@@ -35,7 +41,8 @@ impl Store {
         let headers =
             headers(request.headers, self.behaviour)?.unwrap_or_else(|| Value::Object(Map::new()));
         let max_retries = max_retries(request.max_retries)?.unwrap_or(DEFAULT_MAX_RETRIES);
-        let timeout_seconds = request.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        let timeout_seconds =
+            timeout_seconds(request.timeout_seconds)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         let rate_limit = rate_limit(request.rate_limit_config);
         let id = self.next_id();
         let mut state = self.lock();
@@ -104,7 +111,7 @@ impl Store {
     ) -> ApiResult<EndpointView> {
         let headers = headers(request.headers, self.behaviour)?;
         let max_retries = max_retries(request.max_retries)?;
-        let timeout_seconds = request.timeout_seconds;
+        let timeout_seconds = timeout_seconds(request.timeout_seconds)?;
         let rate_limit = rate_limit(request.rate_limit_config);
         let mut state = self.lock();
         let app_id = state.app_id(app_slug)?;
@@ -345,6 +352,18 @@ fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
             "max_retries must be between 1 and 32",
         )),
         other => Ok(other.map(|n| n as u32)),
+    }
+}
+
+/// `timeout_seconds` within [`TIMEOUT_SECONDS_RANGE`], else 400.
+fn timeout_seconds(value: Option<i64>) -> ApiResult<Option<i64>> {
+    match value {
+        Some(n) if !TIMEOUT_SECONDS_RANGE.contains(&n) => Err(ApiError::bad_request(format!(
+            "timeout_seconds must be between {} and {}",
+            TIMEOUT_SECONDS_RANGE.start(),
+            TIMEOUT_SECONDS_RANGE.end()
+        ))),
+        other => Ok(other),
     }
 }
 

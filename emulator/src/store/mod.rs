@@ -10,6 +10,7 @@ mod deliveries;
 mod endpoints;
 pub mod model;
 mod replay;
+mod retention;
 mod subscription_cache;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +28,7 @@ use subscription_cache::SubscriptionCache;
 
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
 pub use replay::{ReplayCreated, ReplayItem, ReplayStart};
+pub use retention::{Retention, RESPONSE_BODY_READ_LIMIT, TRUNCATION_MARK};
 
 /// How long a replay task record lives after its last update (production: 2 h).
 pub const DEFAULT_REPLAY_TASK_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -74,6 +76,7 @@ pub struct Store {
     deployment_id: String,
     behaviour: Behaviour,
     timing: Timing,
+    retention: Retention,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +87,10 @@ struct State {
     catalog_ids: HashMap<String, i64>,
     endpoints: BTreeMap<i64, Endpoint>,
     deliveries: BTreeMap<i64, Delivery>,
+    /// Settle order → delivery id: the settled deliveries, oldest first, for retention.
+    settled: BTreeMap<u64, i64>,
+    /// The last settle order handed out.
+    settle_seq: u64,
     /// Endpoint rows of the delivery log (written in production only).
     endpoint_events: BTreeMap<i64, EndpointEvent>,
     tasks: BTreeMap<i64, ReplayTask>,
@@ -110,7 +117,14 @@ impl Store {
             deployment_id,
             behaviour,
             timing,
+            retention: Retention::default(),
         }
+    }
+
+    /// The store with this retention of the delivery log instead of the default.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Which server the store imitates.
@@ -118,9 +132,13 @@ impl Store {
         self.behaviour
     }
 
+    /// The state, with settled deliveries past the retention limits evicted first, so every
+    /// operation sees only what is retained.
     fn lock(&self) -> MutexGuard<'_, State> {
         // Operations validate before they mutate, so the state behind a poisoned lock is consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.enforce_retention(&self.retention, crate::wire::now());
+        state
     }
 
     fn next_id(&self) -> i64 {

@@ -82,7 +82,7 @@ pub struct Endpoint {
     pub headers: Value,
     pub is_active: bool,
     pub max_retries: u32,
-    /// As given; attempts wait at least one second.
+    /// Within `TIMEOUT_SECONDS_RANGE` (validated when saved).
     pub timeout_seconds: i64,
     /// Times of deliveries that used up their attempts; those of the last 24 h count.
     pub failures: Vec<DateTime<Utc>>,
@@ -179,6 +179,8 @@ pub struct Delivery {
     pub body: Bytes,
     pub max_attempts: u32,
     pub log: Vec<LogRow>,
+    /// Its place in the settle order while it is settled and retained.
+    pub settled_seq: Option<u64>,
 }
 
 impl Delivery {
