@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { isDeepStrictEqual } from "node:util";
 
 import createClient from "openapi-fetch";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
@@ -35,9 +36,10 @@ function check(condition: boolean, what: string): asserts condition {
   if (!condition) throw new Mismatch(what);
 }
 
+/** JSON equality: arrays in order, object keys in any order (JSON objects are unordered). */
 function equal(actual: unknown, expected: unknown, what: string): void {
   const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
-  check(a === e, `${what}: expected ${e}, got ${a}`);
+  check(isDeepStrictEqual(actual, expected), `${what}: expected ${e}, got ${a}`);
 }
 
 type Answer<T> = { data?: T; error?: unknown; response: Response };
