@@ -18,11 +18,9 @@
 //!   10 MB). The summary also says how much of the body the server got out before the client
 //!   hung up, and how long the call took.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -39,65 +37,13 @@ const CHUNK: usize = 64 * 1024;
 const TINY_BODY: &str = r#"{"errors":[{"message":"Something went wrong","code":500}]}"#;
 const TARGET: isize = 10 * 1024 * 1024;
 
-// ----- counting allocator (counts on every thread but the server's) ----------------------------
+// ----- counting allocator -----------------------------------------------------------------------
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    /// Set on the server's threads, whose allocations are not the client's.
-    static SERVER_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: a thread being torn down has no locals left; it is not the server's then.
-    if SERVER_THREAD.try_with(Cell::get).unwrap_or(false) {
-        return;
-    }
-    let live = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only sizes are counted.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
-        unsafe { System.dealloc(ptr, layout) };
-        count(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            count(new_size as isize - layout.size() as isize);
-        }
-        new
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 // ----- the server -----------------------------------------------------------------------------
 
@@ -137,7 +83,7 @@ fn router(sent: Arc<AtomicUsize>) -> Router {
 fn start_server(sent: Arc<AtomicUsize>) -> (tokio::runtime::Runtime, String) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .on_thread_start(|| SERVER_THREAD.with(|s| s.set(true)))
+        .on_thread_start(counting_alloc::exclude_this_thread)
         .enable_all()
         .build()
         .expect("server runtime");
@@ -153,8 +99,7 @@ fn start_server(sent: Arc<AtomicUsize>) -> (tokio::runtime::Runtime, String) {
 
 /// The call's peak heap above the bytes live just before it, and how long it took.
 async fn peak_of_call(client: &Client, slug: &str) -> (isize, Duration) {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = counting_alloc::reset_peak();
     let started = Instant::now();
     let err = client
         .webhooks()
@@ -164,7 +109,7 @@ async fn peak_of_call(client: &Client, slug: &str) -> (isize, Duration) {
     let elapsed = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::Server, "{err}");
     drop(err);
-    (PEAK.load(Ordering::Relaxed) - before, elapsed)
+    (counting_alloc::peak() - before, elapsed)
 }
 
 fn kib(bytes: isize) -> String {
@@ -173,6 +118,7 @@ fn kib(bytes: isize) -> String {
 
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to filter.
+    counting_alloc::start();
     let sent = Arc::new(AtomicUsize::new(0));
     let (server, url) = start_server(sent.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -45,11 +45,9 @@
 //! - The figures need two idle cores: one for the spinning consumer, one for the emulator and
 //!   the prefetch. The summary prints the load average before and after.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,59 +77,13 @@ const SMALL: u64 = 10_000;
 const LARGE: u64 = 100_000;
 const LARGE_PASSES: u32 = 3;
 
-// ----- counting allocator (counts only in the memory child) -------------------------------------
+// ----- counting allocator -----------------------------------------------------------------------
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn count(delta: isize) {
-    if COUNTING.load(Ordering::Relaxed) {
-        let live = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only sizes are counted.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
-        unsafe { System.dealloc(ptr, layout) };
-        count(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            count(new_size as isize - layout.size() as isize);
-        }
-        new
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 // ----- the consumer and the strategies ----------------------------------------------------------
 
@@ -420,7 +372,7 @@ async fn page_time(webhooks: &Webhooks, n: u64) -> Duration {
 
 /// Child role: stream the whole list with the consumer and print what memory it took.
 fn measure_memory() {
-    COUNTING.store(true, Ordering::Relaxed);
+    counting_alloc::start();
     let var = |name: &str| std::env::var(name).expect(name);
     let base_url = var("BENCH_BASE_URL");
     let n: u64 = var("BENCH_N").parse().expect("BENCH_N");
@@ -435,24 +387,23 @@ fn measure_memory() {
                 .list_webhook_deliveries(APP, ListWebhookDeliveriesOptions::new().limit(PAGE_SIZE))
         };
         drop(page().await.expect("a page"));
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = counting_alloc::live();
         let held = page().await.expect("a page");
-        let weight = LIVE.load(Ordering::Relaxed) - before;
+        let weight = counting_alloc::live() - before;
         drop(held);
         weight
     });
-    let baseline_heap = LIVE.load(Ordering::Relaxed);
+    let baseline_heap = counting_alloc::reset_peak();
     let baseline_hwm = vm_hwm_kib();
-    PEAK.store(baseline_heap, Ordering::Relaxed);
     // The peak over the first tenth of the list, to compare with the peak over all of it.
     let mut tenth_peak = 0;
     let pass = runtime.block_on(run_stream(&webhooks, cost, false, |items| {
         if items == n / 10 {
-            tenth_peak = PEAK.load(Ordering::Relaxed);
+            tenth_peak = counting_alloc::peak();
         }
     }));
     assert_eq!(pass.items, n);
-    let peak_heap = PEAK.load(Ordering::Relaxed);
+    let peak_heap = counting_alloc::peak();
     println!(
         "{one_page} {baseline_heap} {tenth_peak} {peak_heap} {baseline_hwm} {}",
         vm_hwm_kib()
