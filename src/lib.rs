@@ -25,8 +25,9 @@
 //! # }
 //! ```
 //!
-//! Module by concept: [`client`] (the client and every call), [`error`], [`pagination`],
-//! [`replay`], [`builders`] and [`webhook`] (verifying what you receive).
+//! Module by concept: [`client`] (the client and every call), [`types`] (the wire models and
+//! query options), [`error`], [`pagination`], [`replay`], [`builders`] and [`webhook`] (verifying
+//! what you receive).
 
 #![warn(missing_docs)]
 
@@ -51,12 +52,28 @@ pub mod replay;
 mod transport;
 pub mod webhook;
 
+pub mod types {
+    //! The wire models of the API (request bodies, answers, enums) and the query options of its
+    //! calls, generated from the spec. The ones most code names are also at the crate root.
+    pub use crate::generated::public::*;
+}
+
 pub use builders::ReplayWebhookDeliveriesRequest;
 pub use client::{Client, ClientBuilder, Webhooks};
 pub use error::{Error, ErrorKind};
-pub use generated::options::*;
-pub use generated::types::*;
 pub use pagination::Page;
+pub use types::{
+    CancelReplayTaskResponse, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
+    CreateWebhookEventCatalogRequest, DeliveryStatus, ListWebhookAppsOptions,
+    ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions,
+    ReactivateEndpointResponse, ReplayTaskState, ReplayTaskStatus, ReplayWebhookDeliveryResponse,
+    TestWebhookEndpointRequest, TestWebhookEndpointResponse, TimeseriesInterval,
+    TriggerWebhookEventRequest, TriggerWebhookEventResponse, UpdateWebhookAppRequest,
+    UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, WebhookAnalytics,
+    WebhookAnalyticsOptions, WebhookApp, WebhookAppEvent, WebhookDelivery, WebhookDeliveryDetails,
+    WebhookDeliveryOptions, WebhookEndpoint, WebhookEventCatalog, WebhookEventDefinition,
+    WebhookStats, WebhookTimeseries, WebhookTimeseriesOptions,
+};
 pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary};
 #[cfg(feature = "axum")]
 pub use webhook::VerifiedWebhook;

@@ -1,7 +1,7 @@
 //! Pages of list operations, and streams that walk every page.
 //!
-//! One generic pager serves every list operation whose options carry `limit` and `offset` (the
-//! generator implements [`OffsetPaging`] for them). It fetches the next page in a background task
+//! One generic pager serves every list operation whose options carry `limit` and `offset`: the
+//! generator gives each such call a `_stream` twin on top of it. It fetches the next page in a background task
 //! while the caller works through the current one: at most one request ahead, so memory holds at
 //! most two pages, however long the list.
 //!
@@ -18,6 +18,40 @@
 //! repeating items when the server answers with another offset than the one asked for, when it is
 //! unclear how far to advance (no `limit` asked for or answered, and an empty page), or when
 //! [`MAX_EMPTY_POSITIONS`] positions in a row came back without a row.
+//!
+//! Each stream is lazy (nothing is sent until it is polled), yields items in server order, and
+//! yields an error (then ends) when a page fails after the client's retries. A negative `offset`
+//! or a `limit` below 1 is refused with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+//! before anything is sent.
+//!
+//! # Filtered streams
+//!
+//! [`Webhooks::list_webhook_deliveries_stream`](crate::Webhooks::list_webhook_deliveries_stream)
+//! yields every delivery matching the options' filters, newest first, each once. Unlike
+//! [`Webhooks::list_webhook_deliveries`](crate::Webhooks::list_webhook_deliveries), which sends the
+//! filters and returns what the server answers, the stream applies every filter to every row
+//! itself, so that it yields the same rows whether or not the server applied them (the production
+//! service ignores `endpoint_id`, `since` and `until`): `since` and `until` bound each row's
+//! `timestamp` (its latest state), both included. Rows come newest first, so the stream ends at
+//! the first row older than `since`.
+//!
+//! Offset pages shift while deliveries change state or new ones arrive, so a row can come back on
+//! the next page: the stream drops a row whose `delivery_id` it yielded within the last two pages.
+//! A delivery that moves up past the stream's position while it pages (it changed state) is not
+//! seen again; list again from the start to catch it.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use wacht_webhooks::{DeliveryStatus, ListWebhookDeliveriesOptions};
+//! # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
+//! let options = ListWebhookDeliveriesOptions::new().status(DeliveryStatus::PermanentlyFailed).limit(100);
+//! let mut failed = std::pin::pin!(webhooks.list_webhook_deliveries_stream("billing", options));
+//! while let Some(delivery) = failed.next().await {
+//!     let delivery = delivery?;
+//!     println!("{} {}", delivery.delivery_id, delivery.event_name);
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -54,8 +88,8 @@ pub struct Page<T> {
     pub offset: Option<i64>,
 }
 
-/// List options that page by `limit` and `offset`.
-pub trait OffsetPaging: Clone + Send + Sync + 'static {
+/// List options that page by `limit` and `offset` (implemented by the generator).
+pub(crate) trait OffsetPaging: Clone + Send + Sync + 'static {
     /// The requested page size (`None`: the server's default).
     fn limit(&self) -> Option<i64>;
     /// The requested offset (`None`: 0).
@@ -66,7 +100,7 @@ pub trait OffsetPaging: Clone + Send + Sync + 'static {
 
 /// What a stream does with one row of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     Yield,
     Skip,
     /// No later row can be wanted: the stream ends here.
@@ -74,14 +108,37 @@ enum Verdict {
 }
 
 /// Decides, row by row, what a stream yields.
-trait Sieve<T>: Send + 'static {
+pub(crate) trait Sieve<T>: Send + 'static {
     /// Told the page size before the rows of each page are judged.
     fn page_size(&mut self, _size: i64) {}
     fn judge(&mut self, item: &T) -> Verdict;
 }
 
 /// Yields every row, as the server sent it.
-struct Everything;
+pub(crate) struct Everything;
+
+/// The sieve a list's stream uses: [`Everything`] (emitted by the generator), or a filter of the
+/// options written by hand where the spec says the stream filters (`x-client: {stream: filtered}`).
+pub(crate) trait RowFilter<T> {
+    type Filter: Sieve<T>;
+    fn row_filter(&self) -> Self::Filter;
+}
+
+/// The stream of a list operation: every row its options' [`RowFilter`] lets through.
+pub(crate) fn stream<T, O, F, Fut>(
+    operation: &'static str,
+    options: O,
+    fetch: F,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+where
+    T: Send + 'static,
+    O: OffsetPaging + RowFilter<T>,
+    F: Fn(O) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T>, Error>> + Send + 'static,
+{
+    let filter = options.row_filter();
+    paginate_sifted(operation, options, filter, fetch)
+}
 
 impl<T> Sieve<T> for Everything {
     fn judge(&mut self, _item: &T) -> Verdict {
@@ -244,23 +301,8 @@ where
     }
 }
 
-/// Streams every item of a list operation, starting at `options.offset()`, in pages of
-/// `options.limit()`; `fetch` gets the options of each page.
-fn paginate<T, O, F, Fut>(
-    operation: &'static str,
-    options: O,
-    fetch: F,
-) -> impl Stream<Item = Result<T, Error>> + Send + 'static
-where
-    T: Send + 'static,
-    O: OffsetPaging,
-    F: Fn(O) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Page<T>, Error>> + Send + 'static,
-{
-    paginate_sifted(operation, options, Everything, fetch)
-}
-
-/// Like [`paginate`], yielding only the rows `sieve` lets through.
+/// Streams every item of a list operation that `sieve` lets through, starting at
+/// `options.offset()`, in pages of `options.limit()`; `fetch` gets the options of each page.
 fn paginate_sifted<T, O, F, Fut, S>(
     operation: &'static str,
     options: O,
@@ -301,7 +343,7 @@ where
 /// latest activity (`timestamp`, newest first), so that a delivery that changes state or a new
 /// delivery moves the rows after it one position down: the last row of one page can come again
 /// at the top of the next.
-struct DeliveryFilter {
+pub(crate) struct DeliveryFilter {
     status: Option<DeliveryStatus>,
     event_name: Option<String>,
     endpoint_id: Option<String>,
@@ -397,122 +439,10 @@ impl RecentIds {
     }
 }
 
-/// Streams over the list operations. Each is lazy (nothing is sent until it is polled), yields
-/// items in server order, pages by `options.limit` from `options.offset`, ends when the server
-/// says no page follows, and yields an error (then ends) when a page fails after the client's
-/// retries or the pages break the paging rules (see the [module documentation](crate::pagination)). Short
-/// and empty pages that say more follow are paged past. A negative `offset` or a `limit` below 1
-/// is refused with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything is
-/// sent.
-impl crate::Webhooks {
-    /// Every app, page after page.
-    ///
-    /// ```no_run
-    /// use futures_util::TryStreamExt;
-    /// use wacht_webhooks::ListWebhookAppsOptions;
-    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
-    /// let apps: Vec<_> = webhooks.list_webhook_apps_stream(ListWebhookAppsOptions::new().limit(100)).try_collect().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list_webhook_apps_stream(
-        &self,
-        options: crate::ListWebhookAppsOptions,
-    ) -> impl Stream<Item = Result<crate::WebhookApp, Error>> + Send + 'static + use<> {
-        let webhooks = self.clone();
-        paginate("list_webhook_apps", options, move |page| {
-            let webhooks = webhooks.clone();
-            async move { webhooks.list_webhook_apps(page).await }
-        })
-    }
-
-    /// Every endpoint of an app, page after page.
-    ///
-    /// ```no_run
-    /// use futures_util::StreamExt;
-    /// use wacht_webhooks::ListWebhookEndpointsOptions;
-    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
-    /// let mut endpoints = std::pin::pin!(webhooks.list_webhook_endpoints_stream("billing", ListWebhookEndpointsOptions::new()));
-    /// while let Some(endpoint) = endpoints.next().await {
-    ///     println!("{}", endpoint?.url);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn list_webhook_endpoints_stream(
-        &self,
-        app_slug: &str,
-        options: crate::ListWebhookEndpointsOptions,
-    ) -> impl Stream<Item = Result<crate::WebhookEndpoint, Error>> + Send + 'static + use<> {
-        let (webhooks, app_slug) = (self.clone(), app_slug.to_string());
-        paginate("list_webhook_endpoints", options, move |page| {
-            let (webhooks, app_slug) = (webhooks.clone(), app_slug.clone());
-            async move { webhooks.list_webhook_endpoints(&app_slug, page).await }
-        })
-    }
-
-    /// Every delivery of an app matching the options' filters, newest first, each once.
-    ///
-    /// Unlike [`Webhooks::list_webhook_deliveries`](crate::Webhooks::list_webhook_deliveries),
-    /// which sends the filters and returns what the server answers, the stream applies every
-    /// filter to every row itself, so that it yields the same rows whether or not the server
-    /// applied them (the production service ignores `endpoint_id`, `since` and `until`):
-    /// `since` and `until` bound each row's `timestamp` (its latest state), both included. Rows
-    /// come newest first, so the stream ends at the first row older than `since`.
-    ///
-    /// Offset pages shift while deliveries change state or new ones arrive, so a row can come
-    /// back on the next page: the stream drops a row whose `delivery_id` it yielded within the
-    /// last two pages. A delivery that moves up past the stream's position while it pages (it
-    /// changed state) is not seen again; list again from the start to catch it.
-    ///
-    /// ```no_run
-    /// use futures_util::StreamExt;
-    /// use wacht_webhooks::{DeliveryStatus, ListWebhookDeliveriesOptions};
-    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
-    /// let options = ListWebhookDeliveriesOptions::new().status(DeliveryStatus::PermanentlyFailed).limit(100);
-    /// let mut failed = std::pin::pin!(webhooks.list_webhook_deliveries_stream("billing", options));
-    /// while let Some(delivery) = failed.next().await {
-    ///     let delivery = delivery?;
-    ///     println!("{} {}", delivery.delivery_id, delivery.event_name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn list_webhook_deliveries_stream(
-        &self,
-        app_slug: &str,
-        options: crate::ListWebhookDeliveriesOptions,
-    ) -> impl Stream<Item = Result<crate::WebhookDelivery, Error>> + Send + 'static + use<> {
-        let (webhooks, app_slug) = (self.clone(), app_slug.to_string());
-        let filter = DeliveryFilter::new(&options);
-        paginate_sifted("list_webhook_deliveries", options, filter, move |page| {
-            let (webhooks, app_slug) = (webhooks.clone(), app_slug.clone());
-            async move { webhooks.list_webhook_deliveries(&app_slug, page).await }
-        })
-    }
-
-    /// Every replay task of an app, newest first.
-    ///
-    /// The production service lists expired task records as gaps: pages may come back short or
-    /// empty while more follow; the stream pages past them (see [`MAX_EMPTY_POSITIONS`]).
-    ///
-    /// ```no_run
-    /// use futures_util::TryStreamExt;
-    /// use wacht_webhooks::ListWebhookReplayTasksOptions;
-    /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
-    /// let tasks: Vec<_> = webhooks
-    ///     .list_webhook_replay_tasks_stream("billing", ListWebhookReplayTasksOptions::new())
-    ///     .try_collect()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list_webhook_replay_tasks_stream(
-        &self,
-        app_slug: &str,
-        options: crate::ListWebhookReplayTasksOptions,
-    ) -> impl Stream<Item = Result<crate::ReplayTaskStatus, Error>> + Send + 'static + use<> {
-        let (webhooks, app_slug) = (self.clone(), app_slug.to_string());
-        paginate("list_webhook_replay_tasks", options, move |page| {
-            let (webhooks, app_slug) = (webhooks.clone(), app_slug.clone());
-            async move { webhooks.list_webhook_replay_tasks(&app_slug, page).await }
-        })
+impl RowFilter<WebhookDelivery> for ListWebhookDeliveriesOptions {
+    type Filter = DeliveryFilter;
+    fn row_filter(&self) -> DeliveryFilter {
+        DeliveryFilter::new(self)
     }
 }
 

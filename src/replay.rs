@@ -30,10 +30,12 @@ use crate::{
 };
 
 /// The widest window one date-range replay may cover (a server rule the schema cannot state).
-pub const MAX_REPLAY_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+pub const MAX_REPLAY_WINDOW: chrono::Duration =
+    chrono::Duration::hours(crate::generated::rules::REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS);
 
 /// How many replay tasks the server lets one app run at once (queued or running).
-pub const MAX_RUNNING_REPLAYS: usize = 3;
+pub const MAX_RUNNING_REPLAYS: usize =
+    crate::generated::rules::REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS;
 
 const OPERATION: &str = "replay_webhook_deliveries";
 

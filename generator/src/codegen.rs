@@ -8,7 +8,7 @@
 //! - an options type per operation with query parameters, with a `send` that calls the operation;
 //! - page conversions for list operations (`{data, has_more, limit, offset}` envelopes);
 //! - `is_idempotent`, the operations a client may retry after the server has seen them;
-//! - `operation_doc!`, each operation's documentation for the layer's rustdoc;
+//! - the calls of `Webhooks`, the public type list and the server rules ([`crate::calls`]);
 //! - `OPERATIONS`, the table of operation ids, methods and paths;
 //! - a `Debug` that prints `<redacted>` for properties marked `x-sensitive: true` (signing
 //!   secrets), in place of the derived one that would print them.
@@ -93,7 +93,7 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// A Rust identifier from a name the spec gives, or an error naming where it comes from.
-fn rust_ident(name: &str, location: &str) -> Result<Ident, Error> {
+pub(crate) fn rust_ident(name: &str, location: &str) -> Result<Ident, Error> {
     syn::parse_str::<Ident>(name).map_err(|_| {
         Error::Generate(format!(
             "{location}: `{name}` is not a Rust identifier, which the generated code needs here"
@@ -130,16 +130,40 @@ fn generate_unguarded(spec: &Spec) -> Result<TokenStream, Error> {
     };
     let pages = pages(spec, &shapes)?;
     let idempotent = idempotent(spec);
-    let docs = operation_docs(spec)?;
     let table = operation_table(spec);
+    let calls = crate::calls::calls(spec, &shapes)?;
+    let public = crate::calls::public_types(spec, &shapes)?;
+    let rules = crate::calls::rules_tokens(spec)?;
+    mark_non_exhaustive(&mut file, &crate::calls::response_models(spec));
     Ok(quote! {
         #file
         #options
         #pages
         #idempotent
-        #docs
         #table
+        #calls
+        #public
+        #rules
     })
+}
+
+/// Marks the structs of `names` in progenitor's `types` module `#[non_exhaustive]`.
+fn mark_non_exhaustive(file: &mut syn::File, names: &BTreeSet<String>) {
+    let items = file
+        .items
+        .iter_mut()
+        .filter_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items.iter_mut());
+    for item in items {
+        if let syn::Item::Struct(s) = item {
+            if names.contains(&s.ident.to_string()) {
+                s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+            }
+        }
+    }
 }
 
 /// Adds items to progenitor's `types` module, where the names of the generated types resolve.
@@ -237,7 +261,7 @@ fn run_progenitor(
     }
 }
 
-fn doc_text(value: &Value) -> String {
+pub(crate) fn doc_text(value: &Value) -> String {
     let summary = value.get("summary").and_then(Value::as_str);
     let description = value.get("description").and_then(Value::as_str);
     match (summary, description) {
@@ -252,10 +276,10 @@ fn doc_text(value: &Value) -> String {
 // Reading progenitor's output
 
 /// The structs of `types` and the methods of `Client`, as progenitor emitted them.
-struct Shapes {
-    structs: HashMap<String, syn::ItemStruct>,
-    enums: BTreeSet<String>,
-    methods: HashMap<String, syn::ImplItemFn>,
+pub(crate) struct Shapes {
+    pub(crate) structs: HashMap<String, syn::ItemStruct>,
+    pub(crate) enums: BTreeSet<String>,
+    pub(crate) methods: HashMap<String, syn::ImplItemFn>,
 }
 
 impl Shapes {
@@ -296,7 +320,7 @@ impl Shapes {
     }
 
     /// The field of struct `name` that carries JSON property `property`, with its type.
-    fn field(&self, name: &str, property: &str) -> Option<(Ident, syn::Type)> {
+    pub(crate) fn field(&self, name: &str, property: &str) -> Option<(Ident, syn::Type)> {
         let s = self.structs.get(name)?;
         s.fields.iter().find_map(|f| {
             let ident = f.ident.clone()?;
@@ -335,7 +359,7 @@ fn json_name(field: &syn::Field) -> String {
 }
 
 /// `Some(T)` when `ty` is `Wrapper<T>` for the given last path segment (`Option`, `Vec`).
-fn generic_inner<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> {
+pub(crate) fn generic_inner<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
     if last.ident != wrapper {
@@ -934,7 +958,7 @@ pub fn options_type_name(operation_id: &str) -> String {
     format!("{}Options", pascal_case(base))
 }
 
-fn query_parameters<'a>(spec: &'a Spec, op: &Operation<'a>) -> Vec<&'a Value> {
+pub(crate) fn query_parameters<'a>(spec: &'a Spec, op: &Operation<'a>) -> Vec<&'a Value> {
     spec.parameters(op)
         .into_iter()
         .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
@@ -1112,13 +1136,13 @@ fn offset_paging(type_name: &Ident, fields: &[QueryField]) -> TokenStream {
 // Pages
 
 /// A list operation: its envelope schema and item schema.
-struct Paginated {
-    operation_id: String,
-    envelope: String,
-    item: String,
+pub(crate) struct Paginated {
+    pub(crate) operation_id: String,
+    pub(crate) envelope: String,
+    pub(crate) item: String,
 }
 
-fn paginated(spec: &Spec) -> Vec<Paginated> {
+pub(crate) fn paginated(spec: &Spec) -> Vec<Paginated> {
     let mut out = Vec::new();
     for op in spec.operations() {
         let Some(envelope) = spec.success_schema(&op).and_then(schema_ref_name) else {
@@ -1219,32 +1243,6 @@ fn idempotent(spec: &Spec) -> TokenStream {
             #body
         }
     }
-}
-
-fn operation_docs(spec: &Spec) -> Result<TokenStream, Error> {
-    let mut arms = Vec::new();
-    for op in spec.operations() {
-        let Some(id) = op.id() else { continue };
-        let id = rust_ident(id, &format!("{}.operationId", op.location()))?;
-        let doc = format!(
-            "{}\n\n`{} {}`",
-            doc_text(op.value),
-            op.method.to_uppercase(),
-            op.path
-        );
-        arms.push(quote! { (#id) => { #doc }; });
-    }
-    if arms.is_empty() {
-        // `macro_rules!` needs at least one rule.
-        arms.push(quote! { () => { "" }; });
-    }
-    Ok(quote! {
-        /// The documentation of an operation, from the spec: `#[doc = operation_doc!(get_webhook_app)]`.
-        #[allow(unused_macros)]
-        macro_rules! operation_doc {
-            #(#arms)*
-        }
-    })
 }
 
 fn operation_table(spec: &Spec) -> TokenStream {

@@ -16,6 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod calls;
 mod codegen;
 mod diff;
 mod examples;
@@ -24,6 +25,7 @@ mod publish;
 mod spec;
 mod version;
 
+pub use calls::{rules, Rule, RuleValue, CLIENT_EXTENSION, CODE_SAMPLES};
 pub use codegen::{format, generate, generate_tokens, options_type_name};
 pub use diff::{diff, Change};
 pub use examples::to_json_schema;
