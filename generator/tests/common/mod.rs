@@ -115,3 +115,21 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The overlay that adds one list operation (`list_webhook_widgets`) and its schemas.
+pub const ADDED_LIST_OPERATION: &str = include_str!("../fixtures/added_list_operation.yaml");
+
+/// The real spec with the operation of [`ADDED_LIST_OPERATION`] added.
+pub fn real_with_added_list_operation() -> Spec {
+    let overlay: Value = serde_yaml::from_str(ADDED_LIST_OPERATION).expect("the overlay is YAML");
+    let mut value = real();
+    for section in ["/paths", "/components/schemas"] {
+        let target = at(&mut value, section)
+            .as_object_mut()
+            .expect("an object");
+        for (key, item) in overlay.pointer(section).and_then(Value::as_object).unwrap() {
+            assert!(target.insert(key.clone(), item.clone()).is_none(), "{key} is new");
+        }
+    }
+    spec(&value)
+}
