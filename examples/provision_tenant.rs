@@ -12,7 +12,11 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 use wacht_webhooks::types::{EventSubscription, EventSubscriptionRequest};
-use wacht_webhooks::{Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, ErrorKind, ListWebhookEndpointsOptions, UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks};
+use wacht_webhooks::{
+    Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
+    CreateWebhookEventCatalogRequest, ErrorKind, ListWebhookEndpointsOptions,
+    UpdateWebhookEndpointRequest, WebhookEventDefinition, Webhooks,
+};
 use wacht_webhooks_emulator::Emulator;
 
 type Result<T = (), E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;

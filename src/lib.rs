@@ -62,6 +62,7 @@ pub use builders::ReplayWebhookDeliveriesRequest;
 pub use client::{Client, ClientBuilder, Webhooks};
 pub use error::{Error, ErrorKind};
 pub use pagination::Page;
+pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary};
 pub use types::{
     CancelReplayTaskResponse, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
     CreateWebhookEventCatalogRequest, DeliveryStatus, ListWebhookAppsOptions,
@@ -74,7 +75,6 @@ pub use types::{
     WebhookDeliveryOptions, WebhookEndpoint, WebhookEventCatalog, WebhookEventDefinition,
     WebhookStats, WebhookTimeseries, WebhookTimeseriesOptions,
 };
-pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary};
 #[cfg(feature = "axum")]
 pub use webhook::VerifiedWebhook;
 pub use webhook::{VerifyError, Webhook, WebhookEvent};

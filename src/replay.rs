@@ -29,11 +29,13 @@ use crate::{
     ReplayTaskStatus, ReplayWebhookDeliveriesRequest, Webhooks,
 };
 
-/// The widest window one date-range replay may cover (a server rule the schema cannot state).
-pub const MAX_REPLAY_WINDOW: chrono::Duration =
-    chrono::Duration::hours(crate::generated::rules::REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS);
+/// The widest window one date-range replay may cover (the spec's `x-max-range-hours`).
+pub const MAX_REPLAY_WINDOW: chrono::Duration = chrono::Duration::hours(
+    crate::generated::rules::REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS,
+);
 
-/// How many replay tasks the server lets one app run at once (queued or running).
+/// How many replay tasks the server lets one app run at once, queued or running (the spec's
+/// `x-max-running-tasks`).
 pub const MAX_RUNNING_REPLAYS: usize =
     crate::generated::rules::REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS;
 

@@ -9,7 +9,15 @@ use chrono::{Duration as Span, Utc};
 use serde::Serialize;
 use serde_json::json;
 use wacht_webhooks::types::{EventSubscription, EventSubscriptionRequest, RateLimitConfig};
-use wacht_webhooks::{CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, DeliveryStatus, ErrorKind, ListWebhookAppsOptions, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions, ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, VerifyError, Webhook, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions};
+use wacht_webhooks::{
+    CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
+    DeliveryStatus, ErrorKind, ListWebhookAppsOptions, ListWebhookDeliveriesOptions,
+    ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions, ReplayTaskState,
+    ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest, TimeseriesInterval,
+    TriggerWebhookEventRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest,
+    UpdateWebhookEventCatalogRequest, VerifyError, Webhook, WebhookAnalyticsOptions,
+    WebhookEventDefinition, WebhookTimeseriesOptions,
+};
 
 use common::*;
 

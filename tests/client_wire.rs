@@ -13,8 +13,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use wacht_webhooks::types::{EventSubscriptionRequest};
-use wacht_webhooks::{Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, ListWebhookAppsOptions, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions, ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks};
+use wacht_webhooks::types::EventSubscriptionRequest;
+use wacht_webhooks::{
+    Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
+    CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, ListWebhookAppsOptions,
+    ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions,
+    ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest,
+    TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest,
+    UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, WebhookAnalyticsOptions,
+    WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks,
+};
 use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde_json::{Value, json};
 use wacht_webhooks::types::EventSubscriptionRequest;
-use wacht_webhooks::{Client, DeliveryStatus, ErrorKind, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ReplayWebhookDeliveriesRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, WebhookDeliveryOptions, WebhookEndpoint, Webhooks};
+use wacht_webhooks::{
+    Client, DeliveryStatus, ErrorKind, ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions,
+    ReplayWebhookDeliveriesRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest,
+    WebhookDeliveryOptions, WebhookEndpoint, Webhooks,
+};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -19,8 +19,8 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::codegen::{
-    doc_text, generic_inner, options_type_name, paginated, query_parameters, rust_ident,
-    Paginated, Shapes,
+    doc_text, generic_inner, options_type_name, paginated, query_parameters, rust_ident, Paginated,
+    Shapes,
 };
 use crate::spec::{schema_ref_name, Operation, Spec};
 use crate::Error;
@@ -103,14 +103,19 @@ struct PathParam {
 enum Body {
     None,
     /// The generated request type, with the properties the path fills.
-    Model { ty: Ident, from_path: Vec<Ident> },
+    Model {
+        ty: Ident,
+        from_path: Vec<Ident>,
+    },
     /// The body's properties as the call's arguments.
     Args {
         ty: Ident,
         args: Vec<(Ident, syn::Type, bool)>,
     },
     /// A hand-written type of the schema's name, converted by `IntoWire`.
-    HandWritten { ty: Ident },
+    HandWritten {
+        ty: Ident,
+    },
 }
 
 /// What the call returns.
@@ -118,7 +123,7 @@ enum Output {
     Model(Ident),
     Page(Ident),
     Empty,
-    Field(Ident, syn::Type),
+    Field(Ident, Box<syn::Type>),
 }
 
 /// Everything needed to emit one operation's methods.
@@ -473,7 +478,9 @@ impl<'a> Call<'a> {
             }
             Body::Args { ty, args: fields } => {
                 for (name, _, _) in fields {
-                    args.push(format!("- `{name}`: the body's `{name}` ([`{ty}`](crate::types::{ty}))."));
+                    args.push(format!(
+                        "- `{name}`: the body's `{name}` ([`{ty}`](crate::types::{ty}))."
+                    ));
                 }
             }
             Body::HandWritten { ty } => {
@@ -582,9 +589,14 @@ fn one_line(text: &str) -> String {
 /// generated types (one capitalised segment, also inside `Vec` or `Option`) get `types::`.
 fn ty_in_types(ty: &syn::Type) -> TokenStream {
     let generated = |t: &syn::Type| match t {
-        syn::Type::Path(p) if p.path.segments.len() == 1 && p.path.segments[0].arguments.is_empty() => {
+        syn::Type::Path(p)
+            if p.path.segments.len() == 1 && p.path.segments[0].arguments.is_empty() =>
+        {
             let ident = &p.path.segments[0].ident;
-            ident.to_string().starts_with(char::is_uppercase).then(|| quote! { types::#ident })
+            ident
+                .to_string()
+                .starts_with(char::is_uppercase)
+                .then(|| quote! { types::#ident })
         }
         _ => None,
     };
@@ -694,7 +706,7 @@ fn output(
                 &format!("{name} has no property `{property}`"),
             )
         })?;
-        return Ok(Output::Field(field, ty));
+        return Ok(Output::Field(field, Box::new(ty)));
     }
     if let Some(page) = page {
         return Ok(Output::Page(rust_ident(
@@ -702,7 +714,10 @@ fn output(
             &format!("components.schemas.{}", page.item),
         )?));
     }
-    let schema = spec.schemas().and_then(|s| s.get(name)).map(|s| spec.resolve(s));
+    let schema = spec
+        .schemas()
+        .and_then(|s| s.get(name))
+        .map(|s| spec.resolve(s));
     if schema.is_some_and(is_empty_object) {
         return Ok(Output::Empty);
     }
@@ -716,7 +731,9 @@ fn output(
 fn is_empty_object(schema: &Value) -> bool {
     schema.get("type").and_then(Value::as_str) == Some("object")
         && schema.get("properties").is_none()
-        && ["allOf", "oneOf", "anyOf"].iter().all(|k| schema.get(k).is_none())
+        && ["allOf", "oneOf", "anyOf"]
+            .iter()
+            .all(|k| schema.get(k).is_none())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -870,7 +887,11 @@ fn screaming(name: &str) -> String {
         if c.is_ascii_uppercase() && i > 0 && !out.ends_with('_') {
             out.push('_');
         }
-        out.push(if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' });
+        out.push(if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        });
     }
     out
 }

@@ -14,7 +14,9 @@ fn webhooks_methods(source: &str) -> Vec<syn::ImplItemFn> {
     file.items
         .into_iter()
         .filter_map(|item| match item {
-            syn::Item::Impl(i) if quote_type(&i.self_ty) == "crate :: client :: Webhooks" => Some(i),
+            syn::Item::Impl(i) if quote_type(&i.self_ty) == "crate :: client :: Webhooks" => {
+                Some(i)
+            }
             _ => None,
         })
         .flat_map(|i| i.items)
@@ -53,7 +55,11 @@ fn doc(f: &syn::ImplItemFn) -> String {
 
 fn signature(f: &syn::ImplItemFn) -> String {
     let sig = &f.sig;
-    quote::quote!(#sig).to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    quote::quote!(#sig)
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -81,7 +87,10 @@ fn an_added_list_operation_gets_a_documented_method_and_a_stream_twin() {
         ".list_webhook_widgets(\"billing\"",
         "list_webhook_widgets_stream",
     ] {
-        assert!(docs.contains(expected), "{expected:?} missing from:\n{docs}");
+        assert!(
+            docs.contains(expected),
+            "{expected:?} missing from:\n{docs}"
+        );
     }
 
     let stream = method(&methods, "list_webhook_widgets_stream").expect("a _stream twin");
@@ -122,7 +131,10 @@ fn the_design_signatures_follow_from_the_spec() {
     // A body property named like a path parameter is filled from the path.
     let create = method(&methods, "create_webhook_endpoint").unwrap();
     let body = quote::quote!(#create).to_string();
-    assert!(body.contains("request . app_slug = app_slug . to_string () . into ()"), "{body}");
+    assert!(
+        body.contains("request . app_slug = app_slug . to_string () . into ()"),
+        "{body}"
+    );
     // `x-client: {body-args}`: the body's properties are the arguments.
     expect(
         "archive_webhook_event_in_catalog",
@@ -149,7 +161,10 @@ fn the_design_signatures_follow_from_the_spec() {
         "get_webhook_delivery_with",
         "options : options :: WebhookDeliveryOptions ,) -> :: std :: result :: Result < types :: WebhookDeliveryDetails , crate :: Error >",
     );
-    expect("delete_webhook_app", "-> :: std :: result :: Result < () , crate :: Error >");
+    expect(
+        "delete_webhook_app",
+        "-> :: std :: result :: Result < () , crate :: Error >",
+    );
     // A `oneOf` body takes the hand-written type of the same name at the crate root.
     expect(
         "replay_webhook_deliveries",
@@ -171,18 +186,37 @@ fn a_wrong_x_client_is_an_error_naming_its_location() {
     let events = "/paths/~1webhooks~1apps~1{app_slug}~1events/get";
     let archive = "/paths/~1webhooks~1event-catalogs~1{slug}~1archive-event/post";
     let cases = [
-        (events, json!({"unwrap": "missing"}), "has no property `missing`"),
-        (events, json!({"options": "none"}), "has no query parameters"),
+        (
+            events,
+            json!({"unwrap": "missing"}),
+            "has no property `missing`",
+        ),
+        (
+            events,
+            json!({"options": "none"}),
+            "has no query parameters",
+        ),
         (events, json!({"colour": "blue"}), "x-client.colour"),
-        (archive, json!({"body-args": ["event_name"]}), "must list every property"),
-        (events, json!({"stream": "filtered"}), "only a list that pages"),
+        (
+            archive,
+            json!({"body-args": ["event_name"]}),
+            "must list every property",
+        ),
+        (
+            events,
+            json!({"stream": "filtered"}),
+            "only a list that pages",
+        ),
     ];
     for (op, extension, expected) in cases {
         match generate(&with_extension(op, extension.clone())) {
             Err(Error::Generate(message)) => {
                 assert!(message.contains(expected), "{extension}: {message}")
             }
-            other => panic!("{extension}: expected an error, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "{extension}: expected an error, got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
 }
@@ -198,9 +232,18 @@ fn server_rules_become_constants() {
             .value
             .clone()
     };
-    assert_eq!(value("REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS"), RuleValue::Count(3));
-    assert_eq!(value("REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS"), RuleValue::Integer(48));
-    assert_eq!(value("REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS"), RuleValue::Count(500));
+    assert_eq!(
+        value("REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS"),
+        RuleValue::Count(3)
+    );
+    assert_eq!(
+        value("REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS"),
+        RuleValue::Integer(48)
+    );
+    assert_eq!(
+        value("REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS"),
+        RuleValue::Count(500)
+    );
     assert_eq!(value("APPS_LIMIT_DEFAULT"), RuleValue::Integer(50));
     assert_eq!(value("REPLAY_TASKS_LIMIT_MIN"), RuleValue::Integer(1));
     assert_eq!(value("REPLAY_TASKS_LIMIT_MAX"), RuleValue::Integer(100));
@@ -212,6 +255,8 @@ fn server_rules_become_constants() {
     let mut edited = real();
     edited["components"]["schemas"]["ReplayDeliveriesByDateRange"]["x-max-range-hours"] = json!(24);
     let rules = wacht_webhooks_generator::rules(&spec(&edited)).unwrap();
-    assert!(rules.iter().any(|r| r.name == "REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS"
-        && r.value == RuleValue::Integer(24)));
+    assert!(rules.iter().any(
+        |r| r.name == "REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS"
+            && r.value == RuleValue::Integer(24)
+    ));
 }

@@ -13,7 +13,8 @@ const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/cli
 const REFRESH_VAR: &str = "WACHT_REFRESH_SNAPSHOT";
 
 /// The one command that refreshes the snapshot, run from the repository root.
-const REFRESH: &str = "WACHT_REFRESH_SNAPSHOT=1 cargo test -p wacht-webhooks-generator --test snapshot";
+const REFRESH: &str =
+    "WACHT_REFRESH_SNAPSHOT=1 cargo test -p wacht-webhooks-generator --test snapshot";
 
 #[test]
 fn the_generated_client_matches_the_checked_in_snapshot() {

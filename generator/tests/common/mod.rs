@@ -124,11 +124,12 @@ pub fn real_with_added_list_operation() -> Spec {
     let overlay: Value = serde_yaml::from_str(ADDED_LIST_OPERATION).expect("the overlay is YAML");
     let mut value = real();
     for section in ["/paths", "/components/schemas"] {
-        let target = at(&mut value, section)
-            .as_object_mut()
-            .expect("an object");
+        let target = at(&mut value, section).as_object_mut().expect("an object");
         for (key, item) in overlay.pointer(section).and_then(Value::as_object).unwrap() {
-            assert!(target.insert(key.clone(), item.clone()).is_none(), "{key} is new");
+            assert!(
+                target.insert(key.clone(), item.clone()).is_none(),
+                "{key} is new"
+            );
         }
     }
     spec(&value)
