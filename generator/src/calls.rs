@@ -476,11 +476,9 @@ impl<'a> Call<'a> {
                 }
                 args.push(line + ".");
             }
-            Body::Args { ty, args: fields } => {
+            Body::Args { args: fields, .. } => {
                 for (name, _, _) in fields {
-                    args.push(format!(
-                        "- `{name}`: the body's `{name}` ([`{ty}`](crate::types::{ty}))."
-                    ));
+                    args.push(format!("- `{name}`: the body's `{name}`."));
                 }
             }
             Body::HandWritten { ty } => {

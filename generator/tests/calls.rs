@@ -260,3 +260,82 @@ fn server_rules_become_constants() {
             && r.value == RuleValue::Integer(24)
     ));
 }
+
+/// The names `pub mod public` re-exports.
+fn public_names(source: &str) -> Vec<String> {
+    let file = syn::parse_file(source).unwrap();
+    let public = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "public" => m.content.as_ref(),
+            _ => None,
+        })
+        .expect("a public module");
+    let mut names = Vec::new();
+    for item in &public.1 {
+        if let syn::Item::Use(u) = item {
+            let text = quote::quote!(#u).to_string();
+            let inner = text.split('{').nth(1).unwrap_or_default();
+            names.extend(
+                inner
+                    .trim_end_matches(|c| c == '}' || c == ';' || c == ' ')
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty()),
+            );
+        }
+    }
+    names
+}
+
+#[test]
+fn wire_only_types_stay_private_and_answers_are_non_exhaustive() {
+    let source = generate(&spec(&real())).unwrap();
+    let names = public_names(&source);
+    for private in [
+        "ErrorBody",
+        "ErrorDetail",
+        "EmptyObject",
+        "WebhookAppPage",
+        "WebhookDeliveryPage",
+        "WebhookAppEventList",
+        "ReplayWebhookDeliveriesRequest",
+        "ReplayDeliveriesByIds",
+        "ReplayDeliveriesByDateRange",
+        "ListWebhookEventCatalogsOptions",
+    ] {
+        assert!(
+            !names.contains(&private.to_string()),
+            "{private} is public: {names:?}"
+        );
+    }
+    for public in [
+        "WebhookApp",
+        "CreateWebhookAppRequest",
+        "DeliveryStatus",
+        "ReplayTaskState",
+        "TimeseriesInterval",
+        "WebhookAppEvent",
+        "ListWebhookDeliveriesOptions",
+        "WebhookDeliveryOptions",
+    ] {
+        assert!(
+            names.contains(&public.to_string()),
+            "{public} is missing: {names:?}"
+        );
+    }
+    let compact: String = source.split_whitespace().collect();
+    assert!(
+        compact.contains("#[non_exhaustive]pubstructWebhookApp{"),
+        "an answer"
+    );
+    assert!(
+        compact.contains("#[non_exhaustive]pubstructEventSubscription{"),
+        "inside an answer"
+    );
+    assert!(
+        !compact.contains("#[non_exhaustive]pubstructCreateWebhookAppRequest{"),
+        "a request"
+    );
+}

@@ -5871,7 +5871,7 @@ or repeats within the request; 404 "Event catalog not found".
 # Arguments
 
 - `slug`: The event catalog's slug (`WebhookEventCatalog.slug`), as given at creation.
-- `events`: the body's `events` ([`AppendWebhookEventCatalogEventsRequest`](crate::types::AppendWebhookEventCatalogEventsRequest)).
+- `events`: the body's `events`.
 
 # Errors
 
@@ -5916,8 +5916,8 @@ the event name is unknown ("Event catalog not found").
 # Arguments
 
 - `slug`: The event catalog's slug (`WebhookEventCatalog.slug`), as given at creation.
-- `event_name`: the body's `event_name` ([`ArchiveWebhookEventRequest`](crate::types::ArchiveWebhookEventRequest)).
-- `is_archived`: the body's `is_archived` ([`ArchiveWebhookEventRequest`](crate::types::ArchiveWebhookEventRequest)).
+- `event_name`: the body's `event_name`.
+- `is_archived`: the body's `is_archived`.
 
 # Errors
 
