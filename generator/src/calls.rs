@@ -983,6 +983,24 @@ pub fn rules(spec: &Spec) -> Result<Vec<Rule>, Error> {
     Ok(out)
 }
 
+/// The server rules as the source of a Rust file of constants (`pub const NAME: type = value;`),
+/// for a crate that does not include the client (the emulator's build writes it to `OUT_DIR`).
+pub fn rules_source(spec: &Spec) -> Result<String, Error> {
+    let tokens = rules_tokens(spec)?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|err| Error::Generate(format!("the rules do not parse as Rust: {err}")))?;
+    let constants = file.items.into_iter().find_map(|item| match item {
+        syn::Item::Mod(m) => m.content.map(|(_, items)| items),
+        _ => None,
+    });
+    let file = syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items: constants.unwrap_or_default(),
+    };
+    crate::codegen::format(quote! { #file })
+}
+
 /// `pub mod rules`: one constant per server rule.
 pub(crate) fn rules_tokens(spec: &Spec) -> Result<TokenStream, Error> {
     let constants = rules(spec)?.into_iter().map(|rule| {

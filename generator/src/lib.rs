@@ -25,7 +25,7 @@ mod publish;
 mod spec;
 mod version;
 
-pub use calls::{rules, Rule, RuleValue, CLIENT_EXTENSION, CODE_SAMPLES};
+pub use calls::{rules, rules_source, Rule, RuleValue, CLIENT_EXTENSION, CODE_SAMPLES};
 pub use codegen::{format, generate, generate_tokens, options_type_name};
 pub use diff::{diff, Change};
 pub use examples::to_json_schema;

@@ -252,6 +252,13 @@ fn server_rules_become_constants() {
     let source = generate(&spec(&real())).unwrap();
     assert!(source.contains("pub const REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS: i64 = 48;"));
 
+    let standalone = wacht_webhooks_generator::rules_source(&spec(&real())).unwrap();
+    let file = syn::parse_file(&standalone).expect("a Rust file of constants");
+    assert_eq!(file.items.len(), rules.len());
+    assert!(
+        standalone.contains("pub const REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS: usize = 3;")
+    );
+
     let mut edited = real();
     edited["components"]["schemas"]["ReplayDeliveriesByDateRange"]["x-max-range-hours"] = json!(24);
     let rules = wacht_webhooks_generator::rules(&spec(&edited)).unwrap();
