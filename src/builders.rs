@@ -166,8 +166,8 @@ impl ReplayWebhookDeliveriesRequest {
         Self::new(Selection::Range { start, end })
     }
 
-    /// Only deliveries whose latest state is `status`, one of
-    /// [`ReplayStatusFilter::VALUES`](crate::ReplayStatusFilter::VALUES) (date-range replays only).
+    /// Only deliveries whose latest state is `status`, one of the values the spec's
+    /// `ReplayStatusFilter` allows (date-range replays only).
     pub fn status(mut self, status: impl Into<DeliveryStatus>) -> Self {
         self.status = Some(status.into());
         self
