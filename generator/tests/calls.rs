@@ -286,7 +286,7 @@ fn public_names(source: &str) -> Vec<String> {
             let inner = text.split('{').nth(1).unwrap_or_default();
             names.extend(
                 inner
-                    .trim_end_matches(|c| c == '}' || c == ';' || c == ' ')
+                    .trim_end_matches(['}', ';', ' '])
                     .split(',')
                     .map(|n| n.trim().to_string())
                     .filter(|n| !n.is_empty()),
