@@ -49,6 +49,7 @@ pub mod error;
 pub mod pagination;
 pub mod replay;
 mod transport;
+mod waiting;
 pub mod webhook;
 
 pub use builders::ReplayWebhookDeliveriesRequest;

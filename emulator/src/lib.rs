@@ -40,6 +40,8 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod inbox;
+mod inspector;
 mod ip_registry;
 mod replay;
 mod requests;
@@ -52,6 +54,11 @@ mod views;
 mod wire;
 
 pub use behaviour::Behaviour;
+pub use inbox::{
+    Inbox, InvalidStatus, ReceivedRequest, WaitTimeout, DEFAULT_WAIT, INBOX_PATH, MAX_INBOXES,
+    MAX_INBOX_BODY, MAX_INBOX_NAME, MAX_REQUESTS_PER_INBOX,
+};
+pub use inspector::INSPECTOR_PATH;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
     DEFAULT_SHUTDOWN_TIMEOUT,
