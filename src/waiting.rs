@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{DeliveryStatus, Error, Webhooks, WebhookDeliveryDetails};
+use crate::{DeliveryStatus, Error, WebhookDeliveryDetails, Webhooks};
 
 impl Webhooks {
     /// Polls a delivery every `poll_interval` until it reaches a final state and returns it;

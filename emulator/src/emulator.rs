@@ -9,12 +9,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, Ctx, RateLimiter};
-use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
 use crate::behaviour::Behaviour;
 use crate::delivery::{
     Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
     DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
 };
+use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
@@ -416,8 +416,7 @@ impl EmulatorBuilder {
         let inboxes = Inboxes::new(addr);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = self.limits;
-        let router = api::router(ctx.clone())
-            .merge(crate::inspector::router(ctx, inboxes.clone()));
+        let router = api::router(ctx.clone()).merge(crate::inspector::router(ctx, inboxes.clone()));
         let server = tokio::spawn(serve::run(listener, router, limits, async {
             let _ = stopped.await;
         }));

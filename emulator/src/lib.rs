@@ -54,15 +54,15 @@ mod views;
 mod wire;
 
 pub use behaviour::Behaviour;
+pub use emulator::{
+    default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+};
 pub use inbox::{
     Inbox, InvalidStatus, ReceivedRequest, WaitTimeout, DEFAULT_WAIT, INBOX_PATH, MAX_INBOXES,
     MAX_INBOX_BODY, MAX_INBOX_NAME, MAX_REQUESTS_PER_INBOX,
 };
 pub use inspector::INSPECTOR_PATH;
-pub use emulator::{
-    default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
-    DEFAULT_SHUTDOWN_TIMEOUT,
-};
 /// Name resolution: implement [`dns::Resolve`] and pass it to
 /// [`EmulatorBuilder::dns_resolver`] to decide what endpoint host names resolve to.
 pub use reqwest::dns;

@@ -23,10 +23,9 @@ fn fast() -> EmulatorBuilder {
 /// A catalog with `order.paid` and an app on it.
 async fn shop(webhooks: &Webhooks) -> Result<WebhookApp> {
     webhooks
-        .create_webhook_event_catalog(
-            CreateWebhookEventCatalogRequest::new("shop", "Shop")
-                .event(WebhookEventDefinition::new("order.paid", "An order was paid")),
-        )
+        .create_webhook_event_catalog(CreateWebhookEventCatalogRequest::new("shop", "Shop").event(
+            WebhookEventDefinition::new("order.paid", "An order was paid"),
+        ))
         .await?;
     let app = CreateWebhookAppRequest::new("Shop")
         .app_slug("shop")
@@ -57,7 +56,8 @@ async fn a_delivery_is_received_and_verified_through_an_inbox() -> Result {
     pay(&webhooks, 7).await?;
 
     let received = inbox.wait_for(1).await?;
-    let event = Webhook::new(&app.signing_secret)?.verify(&received[0].headers, &received[0].body)?;
+    let event =
+        Webhook::new(&app.signing_secret)?.verify(&received[0].headers, &received[0].body)?;
     assert_eq!(event.event_type, "order.paid");
     assert_eq!(event.data, json!({ "order": 7 }));
     assert_eq!(received[0].method, "POST");
@@ -84,7 +84,10 @@ async fn scripted_statuses_drive_retries_and_the_last_one_stays() -> Result {
     let delivery = webhooks
         .wait_for_delivery("shop", &second, POLL, PATIENCE)
         .await?;
-    assert_eq!(delivery.attempt_number, 1, "200 stays once the script ran out");
+    assert_eq!(
+        delivery.attempt_number, 1,
+        "200 stays once the script ran out"
+    );
     let answered: Vec<u16> = inbox.received().iter().map(|r| r.status).collect();
     assert_eq!(answered, [503, 503, 200, 200]);
 
@@ -102,16 +105,22 @@ async fn inboxes_pass_the_strict_url_policy() -> Result {
     let emu = fast().allow_private_urls(false).start().await?;
     let webhooks = emu.client().webhooks();
     shop(&webhooks).await?;
-    let refused = CreateWebhookEndpointRequest::new("http://127.0.0.1:9/hooks").subscribe("order.paid");
+    let refused =
+        CreateWebhookEndpointRequest::new("http://127.0.0.1:9/hooks").subscribe("order.paid");
     assert!(
-        webhooks.create_webhook_endpoint("shop", refused).await.is_err(),
+        webhooks
+            .create_webhook_endpoint("shop", refused)
+            .await
+            .is_err(),
         "other loopback URLs stay refused"
     );
 
     let inbox = emu.inbox("strict");
     subscribe(&webhooks, inbox.url()).await?;
     let id = pay(&webhooks, 1).await?;
-    let delivery = webhooks.wait_for_delivery("shop", &id, POLL, PATIENCE).await?;
+    let delivery = webhooks
+        .wait_for_delivery("shop", &id, POLL, PATIENCE)
+        .await?;
     assert_eq!(delivery.status, DeliveryStatus::Success);
     assert_eq!(inbox.received().len(), 1);
     Ok(())
@@ -125,9 +134,17 @@ async fn inbox_bounds_and_bad_input_are_reported() -> Result {
     assert!(err.to_string().contains("99"), "{err}");
 
     let http = reqwest::Client::new();
-    let too_big = http.post(inbox.url()).body(vec![b'x'; MAX_INBOX_BODY + 1]).send().await?;
+    let too_big = http
+        .post(inbox.url())
+        .body(vec![b'x'; MAX_INBOX_BODY + 1])
+        .send()
+        .await?;
     assert_eq!(too_big.status(), 413);
-    let fits = http.put(inbox.url()).body(vec![b'x'; MAX_INBOX_BODY]).send().await?;
+    let fits = http
+        .put(inbox.url())
+        .body(vec![b'x'; MAX_INBOX_BODY])
+        .send()
+        .await?;
     assert_eq!(fits.status(), 200);
     let received = inbox.received();
     assert_eq!(received.len(), 1, "the refused body is not recorded");
@@ -206,7 +223,9 @@ async fn the_inspector_page_and_its_data_routes() -> Result {
     let http = reqwest::Client::new();
     let page = http.get(emu.inspector_url()).send().await?;
     assert_eq!(page.status(), 200);
-    let policy = page.headers()["content-security-policy"].to_str()?.to_string();
+    let policy = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_string();
     assert!(policy.contains("default-src 'self'"), "{policy}");
     let html = page.text().await?;
     assert!(html.contains("/_inspector/app.js") && !html.contains("page_key"));
@@ -216,7 +235,11 @@ async fn the_inspector_page_and_its_data_routes() -> Result {
     }
 
     let overview = format!("{}/api/overview", emu.inspector_url());
-    assert_eq!(http.get(&overview).send().await?.status(), 401, "the key is needed");
+    assert_eq!(
+        http.get(&overview).send().await?.status(),
+        401,
+        "the key is needed"
+    );
     emu.inbox("listed");
     let body: Value = http
         .get(&overview)

@@ -96,7 +96,10 @@ impl Drop for Driver {
 async fn wait_for_count(browser: &Client, css: &str, n: usize) {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let found = browser.find_all(Locator::Css(css)).await.map_or(0, |e| e.len());
+        let found = browser
+            .find_all(Locator::Css(css))
+            .await
+            .map_or(0, |e| e.len());
         if found >= n {
             return;
         }
@@ -141,8 +144,9 @@ async fn trigger_inspect_and_replay_in_a_browser() {
     let webhooks = emu.client().webhooks();
     webhooks
         .create_webhook_event_catalog(
-            CreateWebhookEventCatalogRequest::new("billing-events", "Billing events")
-                .event(WebhookEventDefinition::new("invoice.paid", "An invoice was paid")),
+            CreateWebhookEventCatalogRequest::new("billing-events", "Billing events").event(
+                WebhookEventDefinition::new("invoice.paid", "An invoice was paid"),
+            ),
         )
         .await
         .expect("catalog");
@@ -196,10 +200,15 @@ async fn trigger_inspect_and_replay_in_a_browser() {
     wait_for_count(&browser, "#delivery-detail .attempt", 2).await;
     wait_for_count(&browser, "#deliveries .status.success", 1).await;
     let detail = text_of(&browser, "#delivery-detail").await;
-    assert!(detail.contains("HTTP 503") && detail.contains("HTTP 200"), "{detail}");
+    assert!(
+        detail.contains("HTTP 503") && detail.contains("HTTP 200"),
+        "{detail}"
+    );
     assert!(detail.contains("in_42"), "the payload as sent: {detail}");
     wait_for_count(&browser, "#delivery-detail pre.headers", 1).await;
-    assert!(text_of(&browser, "#delivery-detail pre.headers").await.contains("webhook-signature"));
+    assert!(text_of(&browser, "#delivery-detail pre.headers")
+        .await
+        .contains("webhook-signature"));
 
     // Replay it: a second delivery appears.
     browser

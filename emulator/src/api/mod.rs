@@ -133,7 +133,11 @@ async fn method_not_allowed() -> Response {
 
 /// `Authorization: Bearer <key>`: anything else is a 401. An authenticated request over the API
 /// rate limit is a 429.
-pub(crate) async fn require_api_key(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_api_key(
+    State(ctx): State<Ctx>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(AUTHORIZATION)
