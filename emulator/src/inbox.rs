@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -44,6 +44,8 @@ const DEFAULT_STATUS: u16 = 200;
 pub struct ReceivedRequest {
     /// The HTTP method (deliveries are `POST`).
     pub method: Method,
+    /// The request's path, e.g. `/_inbox/orders` (an inbox also takes any path below its own).
+    pub path: String,
     /// The headers as they arrived, e.g. `webhook-id`, `webhook-timestamp`, `webhook-signature`.
     pub headers: HeaderMap,
     /// The raw body, byte for byte, as signature verification needs it.
@@ -132,7 +134,7 @@ impl Inboxes {
         }
     }
 
-    fn record(&self, name: &str, method: Method, headers: HeaderMap, body: Bytes) -> StatusCode {
+    fn record(&self, name: &str, request: ReceivedRequest) -> StatusCode {
         let status = {
             let mut boxes = self.lock();
             if !boxes.contains_key(name) && boxes.len() >= MAX_INBOXES {
@@ -143,13 +145,8 @@ impl Inboxes {
             if slot.received.len() == MAX_REQUESTS_PER_INBOX {
                 slot.received.pop_front();
             }
-            slot.received.push_back(ReceivedRequest {
-                method,
-                headers,
-                body,
-                received_at: Utc::now(),
-                status,
-            });
+            slot.received
+                .push_back(ReceivedRequest { status, ..request });
             slot.total += 1;
             status
         };
@@ -190,6 +187,7 @@ fn request_json(request: &ReceivedRequest) -> Value {
         .collect();
     json!({
         "method": request.method.as_str(),
+        "path": request.path,
         "headers": headers,
         "body": String::from_utf8_lossy(&request.body),
         "received_at": request.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -229,23 +227,46 @@ pub(crate) fn is_own_inbox(url: &url::Url, own_addr: SocketAddr) -> bool {
 pub(crate) fn router(inboxes: Inboxes) -> Router {
     Router::new()
         .route(&format!("{INBOX_PATH}/{{name}}"), any(receive))
+        .route(
+            &format!("{INBOX_PATH}/{{name}}/{{*rest}}"),
+            any(receive_below),
+        )
         .with_state(inboxes)
 }
 
 async fn receive(
     State(inboxes): State<Inboxes>,
     Path(name): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    record(inboxes, name, request).await
+}
+
+async fn receive_below(
+    State(inboxes): State<Inboxes>,
+    Path((name, _)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    record(inboxes, name, request).await
+}
+
+async fn record(inboxes: Inboxes, name: String, request: Request) -> Response {
     if !is_servable(&name) {
         return StatusCode::NOT_FOUND.into_response();
     }
+    let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_INBOX_BODY).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    inboxes.record(&name, method, headers, body).into_response()
+    let request = ReceivedRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        headers: parts.headers,
+        body,
+        received_at: Utc::now(),
+        status: DEFAULT_STATUS,
+    };
+    inboxes.record(&name, request).into_response()
 }
 
 /// A named inbox of a running emulator; obtained from [`Emulator::inbox`](crate::Emulator::inbox).

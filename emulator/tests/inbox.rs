@@ -149,13 +149,21 @@ async fn inbox_bounds_and_bad_input_are_reported() -> Result {
     let received = inbox.received();
     assert_eq!(received.len(), 1, "the refused body is not recorded");
     assert_eq!(received[0].method, "PUT");
+    assert_eq!(received[0].path, "/_inbox/bounds");
+    let below = format!("{}/webhooks/apps", inbox.url());
+    assert_eq!(http.get(below).send().await?.status(), 200);
+    assert_eq!(
+        inbox.received()[1].path,
+        "/_inbox/bounds/webhooks/apps",
+        "paths below are recorded too"
+    );
 
     let timeout = inbox
-        .wait_for_within(2, Duration::from_millis(50))
+        .wait_for_within(3, Duration::from_millis(50))
         .await
         .unwrap_err();
     let message = timeout.to_string();
-    assert!(message.contains("received 1 of 2"), "{message}");
+    assert!(message.contains("received 2 of 3"), "{message}");
     assert!(message.contains("bounds"), "{message}");
 
     let odd = emu.inbox("a/b c");
