@@ -71,7 +71,6 @@ pub struct WaitTimeout {
 #[error("an inbox answers statuses from 200 to 599, not {0}")]
 pub struct InvalidStatus(pub u16);
 
-#[derive(Debug)]
 struct Slot {
     received: VecDeque<ReceivedRequest>,
     /// Statuses still to answer, in order; the last one stays once reached.
@@ -100,7 +99,7 @@ impl Slot {
 }
 
 /// Every inbox of one emulator; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Inboxes {
     boxes: Arc<Mutex<HashMap<String, Slot>>>,
     /// Bumped after every recorded request, so waiters look again.
@@ -273,11 +272,21 @@ async fn record(inboxes: Inboxes, name: String, request: Request) -> Response {
 ///
 /// Point an endpoint at [`url`](Self::url), then read what arrived. Cheap to clone; it stays
 /// usable for reading after the emulator stopped.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Inbox {
     name: String,
     url: String,
     inboxes: Inboxes,
+}
+
+impl std::fmt::Debug for Inbox {
+    // What arrived stays out: bodies can be large and carry customer data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inbox {

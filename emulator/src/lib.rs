@@ -15,6 +15,15 @@
 //! ([`EmulatorBuilder::max_attempts_in_flight_per_endpoint`]), and shutdown has a deadline
 //! ([`EmulatorBuilder::shutdown_timeout`]).
 //!
+//! For development and tests it also receives and shows what it sends. [`Emulator::inbox`] gives
+//! a URL on the emulator's own listener (`/_inbox/{name}`) that records each request and answers
+//! scripted statuses; `Emulator::client` (feature `client`, on by default) a
+//! `wacht_webhooks::Client` already pointed at it; [`Emulator::wait_idle`] waits until no
+//! delivery or replay is in flight. The inspector page at [`Emulator::inspector_url`]
+//! (`/_inspector`, embedded in the binary, no network needed) shows apps, endpoints, deliveries
+//! with every attempt, and the inboxes; it triggers events, replays deliveries, tests and
+//! reactivates endpoints and rotates secrets, through the API with the same key as any client.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wacht_webhooks_emulator::StartError> {
 //! use std::time::Duration;
