@@ -1,191 +1,127 @@
-//! A tour of the webhooks module in a few seconds, with nothing to install and no account:
-//! an emulator of the Wacht API and a small receiver both run in this process, on 127.0.0.1.
+//! A tour of the webhooks module in a few seconds, with nothing to install and no account: an
+//! emulator of the Wacht API runs in this process on 127.0.0.1, and its built-in inboxes receive
+//! the deliveries.
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
 use std::error::Error;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use serde_json::json;
-use tokio::sync::{Mutex, mpsc};
 use wacht_webhooks::{
-    Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
-    CreateWebhookEventCatalogRequest, DeliveryStatus, ListWebhookDeliveriesOptions,
-    TimeseriesInterval, TriggerWebhookEventRequest, VerifyError, Webhook, WebhookAnalyticsOptions,
-    WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks,
+    CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
+    ListWebhookDeliveriesOptions, TimeseriesInterval, TriggerWebhookEventRequest, VerifyError,
+    Webhook, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions,
 };
 use wacht_webhooks_emulator::Emulator;
 
-type Result<T = (), E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
-
-/// How long any wait of this tour may take.
+/// How often and how long the tour polls a delivery.
+const POLL: Duration = Duration::from_millis(20);
 const PATIENCE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
-async fn main() -> Result {
-    let started = Instant::now();
-
-    // An emulator of the API (retrying failed deliveries after 50 ms instead of 30 s), and a
-    // receiver for the deliveries.
+async fn main() -> Result<(), Box<dyn Error>> {
+    // Failed deliveries are retried after 50 ms instead of 30 s.
     let emulator = Emulator::builder()
-        .api_key("quickstart_key")
         .retry_schedule(vec![Duration::from_millis(50)])
         .deliver_to_loopback_only(true)
         .start()
         .await?;
-    let receiver = Receiver::start().await?;
-    println!(
-        "emulator on {}, receiver on {}",
-        emulator.base_url(),
-        receiver.base_url
-    );
-
-    // The client: the same code talks to https://api.wacht.dev with your key.
-    let client = Client::builder()
-        .api_key("quickstart_key")
-        .base_url(emulator.base_url())
-        .build()?;
-    let webhooks = client.webhooks();
+    // The same code talks to https://api.wacht.dev with `Client::new(your_key)`.
+    let webhooks = emulator.client().webhooks();
+    println!("inspector: {}", emulator.inspector_url());
 
     // 1. A catalog of events, and an app that uses it. The app's secret signs every delivery.
-    webhooks
-        .create_webhook_event_catalog(
-            CreateWebhookEventCatalogRequest::new("billing-events", "Billing events")
-                .event(WebhookEventDefinition::new(
-                    "invoice.paid",
-                    "An invoice was paid",
-                ))
-                .event(WebhookEventDefinition::new(
-                    "invoice.refunded",
-                    "An invoice was refunded",
-                )),
-        )
-        .await?;
-    let app = webhooks
-        .create_webhook_app(
-            CreateWebhookAppRequest::new("Billing")
-                .app_slug("billing")
-                .event_catalog_slug("billing-events"),
-        )
-        .await?;
+    let event = |name, about| WebhookEventDefinition::new(name, about);
+    let catalog = CreateWebhookEventCatalogRequest::new("billing-events", "Billing events")
+        .event(event("invoice.paid", "An invoice was paid"))
+        .event(event("invoice.refunded", "An invoice was refunded"));
+    webhooks.create_webhook_event_catalog(catalog).await?;
+    let app = CreateWebhookAppRequest::new("Billing")
+        .app_slug("billing")
+        .event_catalog_slug("billing-events");
+    let app = webhooks.create_webhook_app(app).await?;
     let slug = app.app_slug.as_str();
     println!("1. created the app `{slug}` on the catalog `billing-events`");
     let trigger = |event: &str, payload| {
         webhooks.trigger_webhook_event(slug, TriggerWebhookEventRequest::new(event, payload))
     };
 
-    // 2. An endpoint for both events; refunds only from 100 up.
-    let endpoint = webhooks
-        .create_webhook_endpoint(
-            slug,
-            CreateWebhookEndpointRequest::new(receiver.url("/hooks"))
-                .subscribe("invoice.paid")
-                .subscribe_filtered("invoice.refunded", json!({"amount": {"$gte": 100}})),
-        )
-        .await?;
-    println!(
-        "2. endpoint {} takes invoice.paid, and invoice.refunded when amount >= 100",
-        endpoint.id
-    );
+    // 2. An endpoint for both events (refunds only from 100 up), at an inbox of the emulator.
+    let hooks = emulator.inbox("hooks");
+    let endpoint = CreateWebhookEndpointRequest::new(hooks.url())
+        .subscribe("invoice.paid")
+        .subscribe_filtered("invoice.refunded", json!({"amount": {"$gte": 100}}));
+    let endpoint = webhooks.create_webhook_endpoint(slug, endpoint).await?.id;
+    println!("2. endpoint {endpoint} takes invoice.paid, and refunds from 100 up");
 
     // 3. Three events; the small refund is filtered out.
     let paid = trigger("invoice.paid", json!({"invoice": "in_1", "amount": 4200})).await?;
     let small = trigger("invoice.refunded", json!({"invoice": "in_1", "amount": 20})).await?;
-    let large = trigger(
+    let big = trigger(
         "invoice.refunded",
         json!({"invoice": "in_2", "amount": 250}),
     )
     .await?;
-    ensure(
-        small.delivery_ids.is_empty() && small.filtered_count == 1,
-        "the small refund is filtered out",
-    )?;
-    println!(
-        "3. triggered 3 events: {} deliveries queued, {} filtered out",
-        paid.delivered_count + small.delivered_count + large.delivered_count,
-        small.filtered_count
-    );
+    assert!(small.delivery_ids.is_empty() && small.filtered_count == 1);
+    let queued = paid.delivered_count + small.delivered_count + big.delivered_count;
+    let filtered = small.filtered_count;
+    println!("3. triggered 3 events: {queued} deliveries queued, {filtered} filtered out");
 
-    // 4. The receiver verifies each delivery with the app's secret before trusting it.
+    // 4. A receiver verifies each delivery with the app's secret before trusting it.
     let verifier = Webhook::new(&app.signing_secret)?;
     println!("4. received, each verified with the app's signing secret:");
-    for _ in 0..2 {
-        let (headers, body) = receiver.next().await?;
-        let event = verifier.verify(&headers, &body)?;
+    for request in hooks.wait_for(2).await? {
+        let event = verifier.verify(&request.headers, &request.body)?;
         println!("   {} {} {}", event.id, event.event_type, event.data);
     }
 
     // 5. The delivery log, as a stream that pages through any number of deliveries.
-    wait_until_settled(&webhooks, slug).await?;
+    emulator.wait_idle().await?;
+    let options = ListWebhookDeliveriesOptions::new().limit(50);
     let deliveries: Vec<_> = webhooks
-        .list_webhook_deliveries_stream(slug, ListWebhookDeliveriesOptions::new().limit(50))
+        .list_webhook_deliveries_stream(slug, options)
         .try_collect()
         .await?;
     println!("5. the delivery log, newest first:");
-    for delivery in &deliveries {
-        println!(
-            "   {} {} {} (HTTP {})",
-            delivery.delivery_id,
-            delivery.event_name,
-            delivery.status,
-            delivery.http_status_code.unwrap_or_default()
-        );
+    for d in &deliveries {
+        let (id, event, status) = (&d.delivery_id, &d.event_name, &d.status);
+        let http = d.http_status_code.unwrap_or_default();
+        println!("   {id} {event} {status} (HTTP {http})");
     }
 
     // 6. A second endpoint that is down: its delivery fails (one attempt only). Once it is back,
     //    replaying sends the same payload again, as a new delivery.
-    receiver.set_broken(true);
-    let flaky = webhooks
-        .create_webhook_endpoint(
-            slug,
-            CreateWebhookEndpointRequest::new(receiver.url("/flaky"))
-                .subscribe("invoice.paid")
-                .max_retries(1),
-        )
-        .await?;
-    trigger("invoice.paid", json!({"invoice": "in_3", "amount": 990})).await?;
-    receiver.next().await?; // the first endpoint's copy
-    // The stream applies the endpoint filter itself: the production service ignores it.
-    let to_flaky = ListWebhookDeliveriesOptions::new().endpoint_id(&flaky.id);
-    let mut to_flaky = std::pin::pin!(webhooks.list_webhook_deliveries_stream(slug, to_flaky));
-    let failed = to_flaky
-        .try_next()
-        .await?
-        .ok_or("no delivery to the broken endpoint")?;
-    let failed = wait_for_status(
-        &webhooks,
-        slug,
-        &failed.delivery_id,
-        DeliveryStatus::PermanentlyFailed,
-    )
-    .await?;
-    println!(
-        "6. delivery {} to the broken endpoint: {} (HTTP {})",
-        failed.delivery_id,
-        failed.status,
-        failed.http_status_code.unwrap_or_default()
-    );
-    receiver.set_broken(false);
-    let queued = webhooks
+    let flaky = emulator.inbox("flaky");
+    flaky.respond_with([500])?;
+    let down = CreateWebhookEndpointRequest::new(flaky.url())
+        .subscribe("invoice.paid")
+        .max_retries(1);
+    let down = webhooks.create_webhook_endpoint(slug, down).await?;
+    let sent = trigger("invoice.paid", json!({"invoice": "in_3", "amount": 990})).await?;
+    let mut failed = None;
+    for id in &sent.delivery_ids {
+        let delivery = webhooks.wait_for_delivery(slug, id, POLL, PATIENCE).await?;
+        failed = failed.or((delivery.endpoint_id == down.id).then_some(delivery));
+    }
+    let failed = failed.ok_or("no delivery to the broken endpoint")?;
+    let code = failed.http_status_code.unwrap_or_default();
+    let status = &failed.status;
+    println!("6. the delivery to the broken endpoint: {status} (HTTP {code})");
+    flaky.respond_with([])?; // back to 200
+    let replay = webhooks
         .replay_webhook_delivery(slug, &failed.delivery_id)
         .await?;
-    let task_id = queued.task_id.ok_or("the replay started no task")?;
+    let task_id = replay.task_id.ok_or("the replay started no task")?;
     let task = webhooks
-        .wait_for_replay_task(slug, &task_id, Duration::from_millis(20), PATIENCE)
+        .wait_for_replay_task(slug, &task_id, POLL, PATIENCE)
         .await?;
-    let (headers, body) = receiver.next().await?;
-    let event = verifier.verify(&headers, &body)?;
+    let received = flaky.wait_for(2).await?;
+    let event = verifier.verify(&received[1].headers, &received[1].body)?;
     println!(
         "   fixed it and replayed it: task {task_id} {} ({} replayed); received {} again as {}",
         task.status, task.replayed_count, event.data["invoice"], event.id
@@ -194,22 +130,17 @@ async fn main() -> Result {
     // 7. A new secret: the next deliveries verify with it, and no longer with the old one.
     let rotated = webhooks.rotate_webhook_secret(slug).await?;
     let new_verifier = Webhook::new(&rotated.signing_secret)?;
-    let sent = trigger("invoice.paid", json!({"invoice": "in_4", "amount": 10})).await?;
-    for _ in &sent.delivery_ids {
-        let (headers, body) = receiver.next().await?;
-        new_verifier.verify(&headers, &body)?;
-        ensure(
-            verifier.verify(&headers, &body) == Err(VerifyError::NoMatchingSignature),
-            "the old secret no longer verifies",
-        )?;
-    }
-    println!(
-        "7. rotated the secret: the next {} deliveries verify with the new one only",
-        sent.delivery_ids.len()
-    );
+    let before = hooks.received().len();
+    trigger("invoice.paid", json!({"invoice": "in_4", "amount": 10})).await?;
+    let received = hooks.wait_for(before + 1).await?;
+    let latest = &received[before];
+    new_verifier.verify(&latest.headers, &latest.body)?;
+    let old = verifier.verify(&latest.headers, &latest.body);
+    assert_eq!(old.unwrap_err(), VerifyError::NoMatchingSignature);
+    println!("7. rotated the secret: the next deliveries verify with the new one only");
 
     // 8. What happened, in numbers.
-    wait_until_settled(&webhooks, slug).await?;
+    emulator.wait_idle().await?;
     let stats = webhooks.get_webhook_stats(slug).await?;
     println!(
         "8. stats: {} deliveries, {:.0}% successful, {} failed in 24 h, {} active endpoints",
@@ -234,136 +165,19 @@ async fn main() -> Result {
         top.join(", ")
     );
     let now = Utc::now();
-    let series = webhooks
-        .get_webhook_timeseries(
-            slug,
-            WebhookTimeseriesOptions::new()
-                .interval(TimeseriesInterval::Minute)
-                .start_date(now - chrono::Duration::minutes(5))
-                .end_date(now),
-        )
-        .await?;
-    for point in &series.data {
-        println!(
-            "   timeseries {}: {} deliveries, {:.0}% successful",
-            point.timestamp.format("%H:%M"),
-            point.total_deliveries,
-            point.success_rate
+    let window = WebhookTimeseriesOptions::new()
+        .interval(TimeseriesInterval::Minute)
+        .start_date(now - chrono::Duration::minutes(5))
+        .end_date(now);
+    for p in webhooks.get_webhook_timeseries(slug, window).await?.data {
+        let (time, total, rate) = (
+            p.timestamp.format("%H:%M"),
+            p.total_deliveries,
+            p.success_rate,
         );
+        println!("   timeseries {time}: {total} deliveries, {rate:.0}% successful");
     }
 
     emulator.shutdown().await;
-    println!("done in {:.1?}", started.elapsed());
     Ok(())
-}
-
-/// Polls a delivery until it reaches `status`.
-async fn wait_for_status(
-    webhooks: &Webhooks,
-    slug: &str,
-    delivery_id: &str,
-    status: DeliveryStatus,
-) -> Result<wacht_webhooks::WebhookDeliveryDetails> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let delivery = webhooks.get_webhook_delivery(slug, delivery_id).await?;
-        if delivery.status == status {
-            return Ok(delivery);
-        }
-        ensure(
-            Instant::now() < deadline,
-            "the delivery reaches its state in time",
-        )?;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Polls until no delivery is pending or waiting for a retry.
-async fn wait_until_settled(webhooks: &Webhooks, slug: &str) -> Result {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let page = webhooks
-            .list_webhook_deliveries(slug, ListWebhookDeliveriesOptions::new())
-            .await?;
-        let busy = |status: &DeliveryStatus| {
-            matches!(status, DeliveryStatus::Pending | DeliveryStatus::Failed)
-        };
-        if !page.data.iter().any(|d| busy(&d.status)) {
-            return Ok(());
-        }
-        ensure(Instant::now() < deadline, "the deliveries settle in time")?;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn ensure(condition: bool, what: &str) -> Result {
-    if condition {
-        Ok(())
-    } else {
-        Err(format!("check failed: {what}").into())
-    }
-}
-
-/// A webhook receiver on 127.0.0.1: `/hooks` takes everything, `/flaky` answers 500 while broken.
-/// It hands each accepted delivery (headers and raw body) to the tour.
-struct Receiver {
-    base_url: String,
-    broken: Arc<AtomicBool>,
-    inbox: Mutex<mpsc::UnboundedReceiver<(HeaderMap, Bytes)>>,
-}
-
-#[derive(Clone)]
-struct ReceiverState {
-    broken: Arc<AtomicBool>,
-    inbox: mpsc::UnboundedSender<(HeaderMap, Bytes)>,
-}
-
-impl Receiver {
-    async fn start() -> Result<Receiver> {
-        let (sender, inbox) = mpsc::unbounded_channel();
-        let broken = Arc::new(AtomicBool::new(false));
-        let state = ReceiverState {
-            broken: broken.clone(),
-            inbox: sender,
-        };
-        let router = Router::new()
-            .route("/hooks", post(accept))
-            .route("/flaky", post(flaky))
-            .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Ok(Receiver {
-            base_url,
-            broken,
-            inbox: Mutex::new(inbox),
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    fn set_broken(&self, broken: bool) {
-        self.broken.store(broken, Ordering::SeqCst);
-    }
-
-    /// The next accepted delivery.
-    async fn next(&self) -> Result<(HeaderMap, Bytes)> {
-        let mut inbox = self.inbox.lock().await;
-        let received = tokio::time::timeout(PATIENCE, inbox.recv()).await;
-        Ok(received?.ok_or("the receiver stopped")?)
-    }
-}
-
-async fn accept(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let _ = state.inbox.send((headers, body));
-    StatusCode::OK
-}
-
-async fn flaky(state: State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    if state.broken.load(Ordering::SeqCst) {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    accept(state, headers, body).await
 }

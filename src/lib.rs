@@ -50,6 +50,7 @@ pub mod error;
 pub mod pagination;
 pub mod replay;
 mod transport;
+mod waiting;
 pub mod webhook;
 
 pub mod types {

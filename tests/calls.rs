@@ -586,7 +586,7 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     );
     let resent = h.receiver.wait_for("store_down", 2).await;
     assert_ne!(resent[1].headers["webhook-id"], format!("msg_{failed_id}"));
-    assert_eq!(resent[1].json()["data"], json!({"order": 9, "amount": 20}));
+    assert_eq!(json(&resent[1])["data"], json!({"order": 9, "amount": 20}));
     expect_not_found(
         w.replay_webhook_delivery("nope", &failed_id).await,
         APP_NOT_FOUND,

@@ -468,9 +468,10 @@ async fn send_waits_for_a_free_task_slot_and_wait_times_out_naming_the_tasks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_replay_jobs_are_refused_before_any_request() {
-    // A client of the receiver: any request it made would be recorded there.
-    let receiver = Receiver::start().await;
-    let w = client_for(receiver.base_url(), API_KEY).webhooks();
+    // A client of an inbox: any request it made would be recorded there.
+    let h = Harness::start().await;
+    let inbox = h.inbox("nothing");
+    let w = client_for(&inbox.url(), API_KEY).webhooks();
     let now = Utc::now();
 
     let no_ids = w
@@ -523,5 +524,5 @@ async fn invalid_replay_jobs_are_refused_before_any_request() {
         )
         .await,
     );
-    assert_eq!(receiver.total(), 0, "nothing was sent");
+    assert!(inbox.received().is_empty(), "nothing was sent");
 }

@@ -98,6 +98,8 @@ pub struct EngineConfig {
     /// The bytes of a response body the store keeps; one more is read, so that the store sees
     /// that a longer body was cut.
     pub max_response_body: usize,
+    /// The emulator's own address: deliveries to its inboxes pass every URL policy.
+    pub own_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for EngineConfig {
@@ -109,6 +111,7 @@ impl Default for EngineConfig {
             max_in_flight: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
             max_in_flight_per_endpoint: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
             max_response_body: RESPONSE_BODY_READ_LIMIT,
+            own_addr: None,
         }
     }
 }
@@ -228,6 +231,11 @@ impl Engine {
             _ = stopping.wait_for(|s| *s) => return false,
         }
         !self.is_stopping()
+    }
+
+    /// The deliveries and replay tasks still running (a delivery waiting for a retry included).
+    pub fn tasks_in_flight(&self) -> usize {
+        self.inner.tracker.len()
     }
 
     /// Whether shutdown has begun.
@@ -402,6 +410,12 @@ impl EngineConfig {
         let Ok(url) = url_policy::parse(raw) else {
             return false;
         };
+        if self
+            .own_addr
+            .is_some_and(|own| crate::inbox::is_own_inbox(&url, own))
+        {
+            return true;
+        }
         if self.loopback_only && !url_policy::is_loopback_target(&url) {
             return false;
         }

@@ -14,6 +14,7 @@ use crate::delivery::{
     Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
     DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
 };
+use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
@@ -334,6 +335,11 @@ impl EmulatorBuilder {
         if self.api_key.trim().is_empty() {
             return Err(StartError::Config("the API key must not be empty".into()));
         }
+        if axum::http::HeaderValue::from_str(&self.api_key).is_err() {
+            return Err(StartError::Config(
+                "the API key must be printable ASCII, as it travels in a header".into(),
+            ));
+        }
         if self.limits.max_connections == 0 || self.limits.header_read_timeout.is_zero() {
             return Err(StartError::Config(
                 "max_connections and header_read_timeout must be above zero".into(),
@@ -384,6 +390,7 @@ impl EmulatorBuilder {
                 max_in_flight: self.max_in_flight,
                 max_in_flight_per_endpoint: self.max_in_flight_per_endpoint,
                 max_response_body: self.retention.max_response_body,
+                own_addr: Some(addr),
             },
             self.resolver.clone(),
         )
@@ -404,10 +411,13 @@ impl EmulatorBuilder {
                 .api_rate_limit
                 .map(|(max, per)| Arc::new(RateLimiter::new(max, per))),
             resolver: self.resolver,
+            own_addr: addr,
         };
+        let inboxes = Inboxes::new(addr);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = self.limits;
-        let server = tokio::spawn(serve::run(listener, api::router(ctx), limits, async {
+        let router = api::router(ctx.clone()).merge(crate::inspector::router(ctx, inboxes.clone()));
+        let server = tokio::spawn(serve::run(listener, router, limits, async {
             let _ = stopped.await;
         }));
         Ok(Emulator {
@@ -416,6 +426,8 @@ impl EmulatorBuilder {
             server: Some(server),
             engine,
             shutdown_timeout: self.shutdown_timeout,
+            api_key: self.api_key,
+            inboxes,
         })
     }
 }
@@ -429,6 +441,9 @@ pub struct Emulator {
     server: Option<JoinHandle<()>>,
     engine: Engine,
     shutdown_timeout: Duration,
+    /// A secret: never printed.
+    api_key: String,
+    inboxes: Inboxes,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -454,6 +469,94 @@ impl Emulator {
     /// The socket address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The inspector page, e.g. `http://127.0.0.1:8787/_inspector`: open it with the API key
+    /// in the fragment (`…/_inspector#key=emulator_key`) or type the key when it asks.
+    pub fn inspector_url(&self) -> String {
+        format!("{}{}", self.base_url(), crate::inspector::INSPECTOR_PATH)
+    }
+
+    /// A client of the Wacht Webhooks API already pointed at this emulator with its key.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = wacht_webhooks_emulator::Emulator::builder().start().await?;
+    /// let apps = emulator.client().webhooks().list_webhook_apps(Default::default()).await?;
+    /// assert!(apps.data.is_empty());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(feature = "client")]
+    pub fn client(&self) -> wacht_webhooks::Client {
+        wacht_webhooks::Client::builder()
+            .api_key(&self.api_key)
+            .base_url(self.base_url())
+            .build()
+            // The key was checked to fit a header at start and the URL is the emulator's own.
+            .expect("a client of a running emulator can always be built")
+    }
+
+    /// The inbox `name` on this emulator (created on first use): give an endpoint its
+    /// [`url`](Inbox::url), then read what it received.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wacht_webhooks::{CreateWebhookAppRequest, CreateWebhookEndpointRequest,
+    ///     CreateWebhookEventCatalogRequest, TriggerWebhookEventRequest, Webhook,
+    ///     WebhookEventDefinition};
+    /// let emulator = wacht_webhooks_emulator::Emulator::builder().start().await?;
+    /// let webhooks = emulator.client().webhooks();
+    /// webhooks.create_webhook_event_catalog(CreateWebhookEventCatalogRequest::new("shop", "Shop")
+    ///     .event(WebhookEventDefinition::new("order.paid", "An order was paid"))).await?;
+    /// let app = webhooks.create_webhook_app(CreateWebhookAppRequest::new("Shop")
+    ///     .event_catalog_slug("shop")).await?;
+    ///
+    /// let inbox = emulator.inbox("orders");
+    /// webhooks.create_webhook_endpoint(&app.app_slug,
+    ///     CreateWebhookEndpointRequest::new(inbox.url()).subscribe("order.paid")).await?;
+    /// webhooks.trigger_webhook_event(&app.app_slug,
+    ///     TriggerWebhookEventRequest::new("order.paid", serde_json::json!({"id": 7}))).await?;
+    ///
+    /// let received = inbox.wait_for(1).await?;
+    /// let event = Webhook::new(&app.signing_secret)?.verify(&received[0].headers, &received[0].body)?;
+    /// assert_eq!(event.data["id"], 7);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn inbox(&self, name: &str) -> Inbox {
+        self.inboxes.handle(name)
+    }
+
+    /// Waits until nothing is in flight: no delivery pending or waiting for a retry, no replay
+    /// task running. Fails with a [`WaitTimeout`] after [`DEFAULT_WAIT`] (10 s).
+    ///
+    /// A delivery waiting for a retry counts as in flight, so use a short
+    /// [`retry_schedule`](EmulatorBuilder::retry_schedule) where deliveries may fail.
+    pub async fn wait_idle(&self) -> Result<(), WaitTimeout> {
+        self.wait_idle_within(DEFAULT_WAIT).await
+    }
+
+    /// [`wait_idle`](Self::wait_idle) with another timeout.
+    pub async fn wait_idle_within(&self, timeout: Duration) -> Result<(), WaitTimeout> {
+        // The engine's work has no completion signal short of shutdown; a short poll is cheap.
+        const POLL: Duration = Duration::from_millis(5);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let busy = self.engine.tasks_in_flight();
+            if busy == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(WaitTimeout {
+                    what: format!(
+                        "the emulator still has {busy} deliveries or replay tasks in flight"
+                    ),
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Stops accepting requests, lets requests in progress finish, and waits for the delivery

@@ -15,6 +15,15 @@
 //! ([`EmulatorBuilder::max_attempts_in_flight_per_endpoint`]), and shutdown has a deadline
 //! ([`EmulatorBuilder::shutdown_timeout`]).
 //!
+//! For development and tests it also receives and shows what it sends. [`Emulator::inbox`] gives
+//! a URL on the emulator's own listener (`/_inbox/{name}`) that records each request and answers
+//! scripted statuses; `Emulator::client` (feature `client`, on by default) a
+//! `wacht_webhooks::Client` already pointed at it; [`Emulator::wait_idle`] waits until no
+//! delivery or replay is in flight. The inspector page at [`Emulator::inspector_url`]
+//! (`/_inspector`, embedded in the binary, no network needed) shows apps, endpoints, deliveries
+//! with every attempt, and the inboxes; it triggers events, replays deliveries, tests and
+//! reactivates endpoints and rotates secrets, through the API with the same key as any client.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wacht_webhooks_emulator::StartError> {
 //! use std::time::Duration;
@@ -40,6 +49,8 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod inbox;
+mod inspector;
 mod ip_registry;
 mod replay;
 mod requests;
@@ -56,6 +67,11 @@ pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
     DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use inbox::{
+    Inbox, InvalidStatus, ReceivedRequest, WaitTimeout, DEFAULT_WAIT, INBOX_PATH, MAX_INBOXES,
+    MAX_INBOX_BODY, MAX_INBOX_NAME, MAX_REQUESTS_PER_INBOX,
+};
+pub use inspector::INSPECTOR_PATH;
 /// Name resolution: implement [`dns::Resolve`] and pass it to
 /// [`EmulatorBuilder::dns_resolver`] to decide what endpoint host names resolve to.
 pub use reqwest::dns;

@@ -1,5 +1,5 @@
 //! Shared setup of the integration tests: an emulator on loopback with a fast retry schedule, a
-//! client pointed at it, a programmable receiver that records what it is sent, fixtures, polling
+//! client pointed at it, the emulator's inboxes as receivers, fixtures, polling
 //! helpers bounded by a deadline, and error assertions.
 //!
 //! Every test starts its own emulator (cheap: an in-process server on a free port), so tests never
@@ -7,16 +7,9 @@
 
 #![allow(dead_code)]
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::routing::any;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
@@ -24,7 +17,7 @@ use wacht_webhooks::{
     WebhookApp, WebhookDeliveryDetails, WebhookEndpoint, WebhookEventDefinition, Webhooks,
 };
 pub use wacht_webhooks_emulator::Behaviour;
-use wacht_webhooks_emulator::{Emulator, EmulatorBuilder};
+use wacht_webhooks_emulator::{Emulator, EmulatorBuilder, ReceivedRequest};
 
 /// The key the emulators of the tests accept.
 pub const API_KEY: &str = "integration_key";
@@ -39,7 +32,7 @@ pub const ORDER_REFUNDED: &str = "order.refunded";
 
 /// A running emulator, a client of it and a receiver for its deliveries.
 pub struct Harness {
-    emulator: Emulator,
+    emulator: Arc<Emulator>,
     pub client: Client,
     pub webhooks: Webhooks,
     pub receiver: Receiver,
@@ -68,10 +61,13 @@ impl Harness {
             .await
             .expect("the emulator starts");
         let client = client_for(&emulator.base_url(), API_KEY);
+        let emulator = Arc::new(emulator);
         Harness {
             webhooks: client.webhooks(),
             client,
-            receiver: Receiver::start().await,
+            receiver: Receiver {
+                emulator: emulator.clone(),
+            },
             emulator,
         }
     }
@@ -88,7 +84,18 @@ impl Harness {
 
     /// Stops the emulator gracefully.
     pub async fn shutdown(self) {
-        self.emulator.shutdown().await;
+        let Harness {
+            emulator, receiver, ..
+        } = self;
+        drop(receiver);
+        if let Ok(emulator) = Arc::try_unwrap(emulator) {
+            emulator.shutdown().await;
+        }
+    }
+
+    /// The emulator's inbox `name`.
+    pub fn inbox(&self, name: &str) -> wacht_webhooks_emulator::Inbox {
+        self.emulator.inbox(name)
     }
 
     /// A catalog `slug` with the events `order.paid` and `order.refunded`.
@@ -180,25 +187,10 @@ impl Harness {
         .await
     }
 
-    /// Polls until no delivery of the app is pending or failed (awaiting a retry).
-    pub async fn wait_until_settled(&self, app_slug: &str) {
-        let what = format!("the deliveries of {app_slug} to settle");
-        eventually(&what, async || {
-            let page = self
-                .webhooks
-                .list_webhook_deliveries(
-                    app_slug,
-                    wacht_webhooks::ListWebhookDeliveriesOptions::new().limit(1000),
-                )
-                .await
-                .expect("list_webhook_deliveries");
-            assert!(!page.has_more, "wait_until_settled is for small apps");
-            page.data
-                .iter()
-                .all(|d| !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Failed))
-                .then_some(())
-        })
-        .await
+    /// Waits until no delivery is pending or failed (awaiting a retry), nor any replay running.
+    pub async fn wait_until_settled(&self, _app_slug: &str) {
+        let idle = self.emulator.wait_idle_within(DEADLINE).await;
+        idle.expect("the deliveries settle");
     }
 }
 
@@ -288,128 +280,53 @@ pub fn expect_invalid_input<T: std::fmt::Debug>(result: Result<T, Error>) -> Err
     expect_error(result, ErrorKind::InvalidInput, None, None)
 }
 
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The path without the leading `/`.
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
+/// One request an inbox got.
+pub type Received = ReceivedRequest;
 
-impl Received {
-    /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("deliveries are JSON")
-    }
-}
-
-#[derive(Default)]
-struct Script {
-    /// Statuses for the next requests, in order.
-    next: VecDeque<u16>,
-    /// The status once `next` is used up (200 when unset).
-    otherwise: Option<u16>,
-}
-
-#[derive(Default)]
-struct Shared {
-    received: Mutex<Vec<Received>>,
-    scripts: Mutex<HashMap<String, Script>>,
-}
-
-/// An HTTP server on 127.0.0.1 that records every request (any method, any path) and answers with the status
-/// scripted for its path (200 by default).
+/// The emulator's inboxes by name: each records what it is sent and answers 200 unless told
+/// otherwise.
 #[derive(Clone)]
 pub struct Receiver {
-    base: String,
-    shared: Arc<Shared>,
+    emulator: Arc<Emulator>,
 }
 
 impl Receiver {
-    pub async fn start() -> Receiver {
-        let shared = Arc::new(Shared::default());
-        let app = Router::new()
-            .route("/{*path}", any(receive))
-            .with_state(shared.clone());
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the receiver");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver { base, shared }
-    }
-
-    /// The receiver's base URL (`http://127.0.0.1:PORT`).
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
-    /// The URL of the path `name`.
+    /// The URL of the inbox `name`.
     pub fn url(&self, name: &str) -> String {
-        format!("{}/{name}", self.base)
+        self.emulator.inbox(name).url()
     }
 
     /// Answers every further request to `name` with `status`.
     pub fn respond(&self, name: &str, status: u16) {
-        let mut scripts = self.shared.scripts.lock().unwrap();
-        let script = scripts.entry(name.to_string()).or_default();
-        script.next.clear();
-        script.otherwise = Some(status);
-    }
-
-    /// Answers the next requests to `name` with `statuses`, in order, then as before.
-    pub fn script(&self, name: &str, statuses: impl IntoIterator<Item = u16>) {
-        let mut scripts = self.shared.scripts.lock().unwrap();
-        scripts
-            .entry(name.to_string())
-            .or_default()
-            .next
-            .extend(statuses);
+        self.emulator
+            .inbox(name)
+            .respond_with([status])
+            .expect("a valid status");
     }
 
     /// Every request to `name` so far.
     pub fn received(&self, name: &str) -> Vec<Received> {
-        self.shared
-            .received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.path == name)
-            .cloned()
-            .collect()
+        self.emulator.inbox(name).received()
     }
 
     /// How many requests `name` got.
     pub fn count(&self, name: &str) -> usize {
-        self.shared
-            .received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.path == name)
-            .count()
-    }
-
-    /// How many requests the receiver got on any path.
-    pub fn total(&self) -> usize {
-        self.shared.received.lock().unwrap().len()
+        self.received(name).len()
     }
 
     /// Waits until `name` got at least `n` requests; returns them all.
     pub async fn wait_for(&self, name: &str, n: usize) -> Vec<Received> {
-        let what = format!("{n} requests to /{name}");
-        eventually(&what, async || {
-            let got = self.received(name);
-            (got.len() >= n).then_some(got)
-        })
-        .await
+        let inbox = self.emulator.inbox(name);
+        inbox
+            .wait_for_within(n, DEADLINE)
+            .await
+            .expect("requests arrive")
     }
 
     /// Waits for the request to `name` whose `webhook-id` is `msg_<delivery_id>`.
     pub async fn wait_for_delivery(&self, name: &str, delivery_id: &str) -> Received {
         let id = format!("msg_{delivery_id}");
-        let what = format!("delivery {id} at /{name}");
+        let what = format!("delivery {id} at {name}");
         eventually(&what, async || {
             self.received(name).into_iter().find(|r| {
                 r.headers
@@ -421,23 +338,7 @@ impl Receiver {
     }
 }
 
-async fn receive(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let path = uri.path().trim_start_matches('/').to_string();
-    let status = {
-        let mut scripts = shared.scripts.lock().unwrap();
-        scripts.get_mut(&path).map_or(200, |script| {
-            script.next.pop_front().or(script.otherwise).unwrap_or(200)
-        })
-    };
-    shared.received.lock().unwrap().push(Received {
-        path,
-        headers,
-        body,
-    });
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+/// The body of a received delivery as JSON.
+pub fn json(received: &Received) -> serde_json::Value {
+    serde_json::from_slice(&received.body).expect("deliveries are JSON")
 }

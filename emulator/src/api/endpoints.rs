@@ -25,7 +25,7 @@ impl Ctx {
     /// Applies the URL policy: any http(s) URL, or the strict production rules.
     async fn check_url(&self, raw: &str) -> ApiResult<()> {
         let url = url_policy::parse(raw).map_err(ApiError::bad_request)?;
-        if self.strict_urls {
+        if self.strict_urls && !crate::inbox::is_own_inbox(&url, self.own_addr) {
             url_policy::check_strict(&url, (!self.loopback_only).then_some(&*self.resolver))
                 .await
                 .map_err(ApiError::bad_request)?;

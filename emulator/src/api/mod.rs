@@ -45,6 +45,8 @@ pub struct Ctx {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// The resolver deliveries use, so the strict check at save time sees the same addresses.
     pub resolver: Arc<dyn reqwest::dns::Resolve>,
+    /// The emulator's own address: its inboxes pass every URL policy.
+    pub own_addr: std::net::SocketAddr,
 }
 
 /// The router serving every route of the wire reference.
@@ -131,7 +133,11 @@ async fn method_not_allowed() -> Response {
 
 /// `Authorization: Bearer <key>`: anything else is a 401. An authenticated request over the API
 /// rate limit is a 429.
-async fn require_api_key(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_api_key(
+    State(ctx): State<Ctx>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(AUTHORIZATION)

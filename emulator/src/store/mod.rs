@@ -8,6 +8,7 @@ mod apps;
 mod catalogs;
 mod deliveries;
 mod endpoints;
+mod inspect;
 pub mod model;
 mod replay;
 mod retention;
