@@ -176,6 +176,7 @@ impl Engine {
         store: Arc<Store>,
         config: EngineConfig,
         resolver: Arc<dyn Resolve>,
+        tls: rustls::ClientConfig,
     ) -> Result<Self, reqwest::Error> {
         let guarded = Guarded::new(resolver, config.policy());
         let client = reqwest::Client::builder()
@@ -187,6 +188,7 @@ impl Engine {
             .no_proxy()
             .pool_max_idle_per_host(config.max_in_flight.max(1))
             .tcp_nodelay(true)
+            .tls_backend_preconfigured(tls)
             .build()?;
         let (stopping, _) = watch::channel(false);
         let (abandon, _) = watch::channel(false);

@@ -40,13 +40,16 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod fixtures;
 mod ip_registry;
 mod replay;
 mod requests;
 mod resolve;
 mod serve;
 mod signing;
+mod state_file;
 mod store;
+mod tls;
 mod url_policy;
 mod views;
 mod wire;
@@ -54,7 +57,7 @@ mod wire;
 pub use behaviour::Behaviour;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
-    DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STATE_INTERVAL,
 };
 /// Name resolution: implement [`dns::Resolve`] and pass it to
 /// [`EmulatorBuilder::dns_resolver`] to decide what endpoint host names resolve to.
