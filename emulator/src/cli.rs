@@ -140,7 +140,11 @@ pub struct Limits {
 
     /// Delivery attempts in flight to one endpoint; a hanging endpoint holds no more
     /// [default: 64].
-    #[arg(long, env = "WACHT_EMULATOR_MAX_IN_FLIGHT_PER_ENDPOINT", value_name = "N")]
+    #[arg(
+        long,
+        env = "WACHT_EMULATOR_MAX_IN_FLIGHT_PER_ENDPOINT",
+        value_name = "N"
+    )]
     pub max_in_flight_per_endpoint: Option<usize>,
 
     /// On Ctrl-C or SIGTERM, wait at most DUR for requests and attempts in progress; attempts
@@ -186,7 +190,11 @@ impl Args {
     {
         let matches = Self::command().try_get_matches_from(args)?;
         let mut parsed = Self::from_arg_matches(&matches)?;
-        if parsed.api_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+        if parsed
+            .api_key
+            .as_deref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
             // An empty variable is the shell's way of unsetting; an empty flag is a mistake.
             if matches.value_source("api_key") != Some(ValueSource::EnvVariable) {
                 return Err(Self::command().error(

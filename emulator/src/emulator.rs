@@ -17,12 +17,12 @@ use crate::delivery::{
 };
 use crate::fixtures::{self, StrictUrls};
 use crate::replay::Replayer;
-use crate::state_file::{self, Saver};
-use crate::store::persist::Resume;
-use crate::tls;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use crate::state_file::{self, Saver};
+use crate::store::persist::Resume;
 use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
+use crate::tls;
 use reqwest::dns::Resolve;
 
 /// The API key accepted when none is configured.
@@ -435,6 +435,10 @@ impl EmulatorBuilder {
     }
 
     /// Binds, starts serving and returns the running emulator.
+    ///
+    /// Deliveries use rustls with the `ring` provider. Unless the process already has a default
+    /// rustls provider, `ring` is installed as the default, so that other reqwest clients in the
+    /// process (which share reqwest's rustls support with the emulator) work without one.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.validate()?;
         let listener = TcpListener::bind(self.listen)

@@ -168,8 +168,11 @@ impl Fixtures {
     /// Creates what the store does not hold yet: catalogs and apps by slug, endpoints by URL.
     /// What exists (from a state file) is kept as it is.
     pub async fn apply(self, store: &Store, strict: Option<StrictUrls<'_>>) -> Result<(), String> {
-        let declared: HashMap<&str, ()> =
-            self.catalogs.iter().map(|c| (c.slug.as_str(), ())).collect();
+        let declared: HashMap<&str, ()> = self
+            .catalogs
+            .iter()
+            .map(|c| (c.slug.as_str(), ()))
+            .collect();
         for app in &self.apps {
             if let Some(catalog) = &app.event_catalog {
                 if !declared.contains_key(catalog.as_str()) && !store.has_catalog(catalog) {
@@ -243,7 +246,8 @@ impl AppFixture {
             }
             let context = format!("app '{slug}', endpoints[{i}] ({})", endpoint.url);
             if let Some(StrictUrls(resolver)) = strict {
-                let url = url_policy::parse(&endpoint.url).map_err(|e| format!("{context}: {e}"))?;
+                let url =
+                    url_policy::parse(&endpoint.url).map_err(|e| format!("{context}: {e}"))?;
                 url_policy::check_strict(&url, resolver)
                     .await
                     .map_err(|e| format!("{context}: {e}"))?;

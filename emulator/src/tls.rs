@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -36,6 +37,16 @@ pub fn parse_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
+/// Makes `ring` the process's default rustls provider unless one is installed. The emulator's
+/// own client does not need it, but enabling reqwest's rustls support (without a provider) for
+/// the emulator makes every other reqwest client in the process need a default provider.
+pub fn install_default_provider() {
+    if CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile: theirs stays, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The client configuration of deliveries, trusting `extra` besides the base roots.
 pub fn client_config(extra: &[CertificateDer<'static>]) -> Result<ClientConfig, String> {
     let mut roots = base_roots().clone();
@@ -44,6 +55,7 @@ pub fn client_config(extra: &[CertificateDer<'static>]) -> Result<ClientConfig, 
             .add(cert.clone())
             .map_err(|e| format!("unusable CA certificate: {e}"))?;
     }
+    install_default_provider();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -75,7 +75,10 @@ impl Store {
         let mut state = snapshot.state;
         for app in state.apps.values_mut() {
             app.key = SigningKey::from_secret(&app.signing_secret).ok_or_else(|| {
-                format!("corrupt state: app '{}' has an invalid signing secret", app.slug)
+                format!(
+                    "corrupt state: app '{}' has an invalid signing secret",
+                    app.slug
+                )
             })?;
         }
         let mut resume = Resume::default();
@@ -150,9 +153,8 @@ impl Store {
 
 /// Refuses what is not a state file of this emulator, or one of another version.
 fn check_header(bytes: &[u8]) -> Result<(), String> {
-    let foreign = || {
-        format!("not a state file of this emulator (no \"format\": \"{FORMAT}\" marker)")
-    };
+    let foreign =
+        || format!("not a state file of this emulator (no \"format\": \"{FORMAT}\" marker)");
     let header: Header = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             format!("corrupt or not a state file: {e}")
