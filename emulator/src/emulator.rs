@@ -376,12 +376,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Create the catalogs, apps and endpoints this YAML file declares at start (see
-    /// [`fixtures`](crate::fixtures) for the format). Apps keep the signing secrets the file
-    /// gives them, so receivers keep working across restarts. With a
-    /// [state file](Self::state_file), what the state already holds is kept and only what is
-    /// missing is created. A file that cannot be read or applied makes `start` fail with
-    /// [`StartError::Fixtures`], naming the file and the problem.
+    /// Create the catalogs, apps and endpoints this YAML file declares at start, so a team shares
+    /// one reproducible setup. Apps keep the signing secret the file gives them (`whsec_` and
+    /// base64); an app without one gets a secret derived from its slug, the same on every start
+    /// (for local development only: anyone who knows the slug can compute it). Receivers therefore
+    /// keep working across restarts.
+    ///
+    /// ```yaml
+    #[doc = include_str!("../fixtures.example.yaml")]
+    /// ```
+    ///
+    /// Unknown fields are errors. With a [state file](Self::state_file), what the state already
+    /// holds wins: catalogs and apps that exist (by slug) and endpoints that exist (by app and
+    /// URL) are kept as they are, and only what is missing is created. A file that cannot be read
+    /// or applied makes `start` fail with [`StartError::Fixtures`], naming the file and the
+    /// problem (the line and field for YAML errors, the app, catalog or endpoint otherwise).
     pub fn fixtures_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.fixtures = Some(path.into());
         self

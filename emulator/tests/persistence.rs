@@ -140,6 +140,17 @@ async fn an_endpoint_subscribed_to_an_unknown_event_is_named() {
     assert!(message.contains("app 'x', endpoints[0]"), "{message}");
 }
 
+#[tokio::test]
+async fn the_documented_fixtures_example_applies() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures.example.yaml");
+    let (_emu, api) = start_with(builder().fixtures_file(example)).await;
+    let shop = app(&api, "shop_dev").await;
+    assert_eq!(shop["signing_secret"], SECRET);
+    let endpoints = api.ok("/webhooks/apps/shop_dev/endpoints").await;
+    let subscriptions = &endpoints["data"][0]["subscriptions"];
+    assert_eq!(subscriptions.as_array().unwrap().len(), 2, "{endpoints}");
+}
+
 // --- state ---------------------------------------------------------------------------------
 
 fn with_state(path: &Path) -> EmulatorBuilder {
