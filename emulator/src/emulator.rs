@@ -404,7 +404,10 @@ impl EmulatorBuilder {
     /// A file that is not a state file of this emulator, is of another format version, or is
     /// corrupt makes `start` fail with [`StartError::State`] and is left untouched. Deliveries
     /// still pending or awaiting a retry when the state was saved are resumed at start: their
-    /// next attempt is sent at once.
+    /// next attempt is sent at once. A replay task that was running is cancelled (the deliveries
+    /// it replayed stay); a queued one runs. The file holds the apps' signing secrets: on Unix it
+    /// is written readable by its owner only. Dropping the emulator instead of calling
+    /// [`Emulator::shutdown`] saves nothing more, like a crash.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
         self
