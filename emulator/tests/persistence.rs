@@ -259,6 +259,46 @@ async fn fixtures_on_top_of_a_state_keep_what_the_state_holds() {
     );
 }
 
+#[tokio::test]
+async fn a_replay_task_running_at_shutdown_is_cancelled_and_keeps_what_it_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let receiver = Receiver::start().await;
+    // An hour between items: the task is still running at shutdown.
+    let (emu, api) =
+        start_with(with_state(&state).replay_item_delay(Duration::from_secs(3600))).await;
+    let app = api.app_with_events(&["order.created"]).await;
+    api.endpoint(&app, &receiver.url("/hook"), "order.created", json!({}))
+        .await;
+    let mut originals = Vec::new();
+    for n in 0..2 {
+        let created = api.trigger(&app, "order.created", json!({"n": n})).await;
+        let id = created["delivery_ids"][0].as_str().unwrap().to_string();
+        api.settled(&app, &id).await;
+        originals.push(id);
+    }
+    let slug = app["app_slug"].as_str().unwrap();
+    let (status, queued) = api
+        .post(
+            &format!("/webhooks/apps/{slug}/deliveries/replay"),
+            json!({"delivery_ids": originals}),
+        )
+        .await;
+    assert_eq!(status, 200, "{queued}");
+    let task = queued["task_id"].as_str().unwrap().to_string();
+    let task_path = format!("/webhooks/apps/{slug}/deliveries/replay/{task}");
+    eventually("the first item is replayed", || async {
+        (api.ok(&task_path).await["processed"] == 1).then_some(())
+    })
+    .await;
+    emu.shutdown().await;
+
+    let (_emu, api) = start_with(with_state(&state)).await;
+    let task = api.ok(&task_path).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    assert_eq!(api.deliveries(&app).await.len(), 3);
+}
+
 /// Starting on `content` fails with a state error naming the file; the file is left as it was.
 async fn refused(content: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
