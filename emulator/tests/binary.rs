@@ -224,3 +224,35 @@ async fn sigterm_saves_the_state_file() {
     let again = api.ok("/webhooks/apps/kept_on_sigterm").await;
     assert_eq!(again["signing_secret"], app["signing_secret"]);
 }
+
+/// The binary's log on stderr from start to exit after SIGTERM, with `RUST_LOG=filter`.
+fn log_until_sigterm(filter: &str) -> String {
+    let mut child = Running(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", filter)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+#[test]
+fn rust_log_takes_a_full_filter() {
+    assert!(log_until_sigterm("info").contains("shutting down"));
+    // A per-target directive: the emulator's own info lines are off, the rest stays at info.
+    let quiet = log_until_sigterm("info,wacht_webhooks_emulator=error");
+    assert!(!quiet.contains("shutting down"), "{quiet}");
+}
