@@ -176,10 +176,10 @@ impl Engine {
         store: Arc<Store>,
         config: EngineConfig,
         resolver: Arc<dyn Resolve>,
-        tls: rustls::ClientConfig,
+        tls: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
     ) -> Result<Self, reqwest::Error> {
         let guarded = Guarded::new(resolver, config.policy());
-        let client = reqwest::Client::builder()
+        let client = tls(reqwest::Client::builder())
             .dns_resolver(guarded)
             // A 3xx is a failed attempt, never followed.
             .redirect(reqwest::redirect::Policy::none())
@@ -188,7 +188,6 @@ impl Engine {
             .no_proxy()
             .pool_max_idle_per_host(config.max_in_flight.max(1))
             .tcp_nodelay(true)
-            .tls_backend_preconfigured(tls)
             .build()?;
         let (stopping, _) = watch::channel(false);
         let (abandon, _) = watch::channel(false);

@@ -22,6 +22,7 @@ use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNEC
 use crate::state_file::{self, Saver};
 use crate::store::persist::Resume;
 use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
+#[cfg(feature = "tls")]
 use crate::tls;
 use reqwest::dns::Resolve;
 
@@ -370,7 +371,8 @@ impl EmulatorBuilder {
     /// Also trust the CA certificate(s) in this PEM for deliveries to `https` endpoints, besides
     /// Mozilla's roots and the system's (call it again to add more). A receiver with a
     /// self-signed or locally issued certificate can then be reached; `start` fails with
-    /// [`StartError::HttpClient`] when the PEM holds no usable certificate.
+    /// [`StartError::HttpClient`] when the PEM holds no usable certificate (and with
+    /// [`StartError::Config`] when the crate was built without its default `tls` feature).
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.extra_roots.push(pem.into());
         self
@@ -448,9 +450,10 @@ impl EmulatorBuilder {
 
     /// Binds, starts serving and returns the running emulator.
     ///
-    /// Deliveries use rustls with the `ring` provider. Unless the process already has a default
-    /// rustls provider, `ring` is installed as the default, so that other reqwest clients in the
-    /// process (which share reqwest's rustls support with the emulator) work without one.
+    /// With the `tls` feature (default), deliveries use rustls with the `ring` provider. Unless
+    /// the process already has a default rustls provider, `ring` is installed as the default, so
+    /// that other reqwest clients in the process (which share reqwest's rustls support with the
+    /// emulator) work without one.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.validate()?;
         let listener = TcpListener::bind(self.listen)
@@ -560,12 +563,30 @@ impl EmulatorBuilder {
         })
     }
 
-    fn tls_config(&self) -> Result<rustls::ClientConfig, StartError> {
+    /// What the delivery client needs for `https` endpoints.
+    #[cfg(feature = "tls")]
+    fn tls_config(
+        &self,
+    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder, StartError> {
         let mut extra = Vec::new();
         for pem in &self.extra_roots {
             extra.extend(tls::parse_pem(pem).map_err(|e| StartError::HttpClient(e.into()))?);
         }
-        tls::client_config(&extra).map_err(|e| StartError::HttpClient(e.into()))
+        let config = tls::client_config(&extra).map_err(|e| StartError::HttpClient(e.into()))?;
+        Ok(move |builder: reqwest::ClientBuilder| builder.tls_backend_preconfigured(config))
+    }
+
+    /// Without TLS support, `https` endpoints fail to connect; extra roots are a mistake.
+    #[cfg(not(feature = "tls"))]
+    fn tls_config(
+        &self,
+    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder, StartError> {
+        if !self.extra_roots.is_empty() {
+            return Err(StartError::Config(
+                "tls_root_certificate needs the emulator's `tls` feature".into(),
+            ));
+        }
+        Ok(|builder: reqwest::ClientBuilder| builder)
     }
 
     /// Saves the state file once (so an unwritable path fails the start) and then periodically.

@@ -49,6 +49,7 @@ mod serve;
 mod signing;
 mod state_file;
 mod store;
+#[cfg(feature = "tls")]
 mod tls;
 mod url_policy;
 mod views;

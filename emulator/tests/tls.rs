@@ -1,3 +1,4 @@
+#![cfg(feature = "tls")]
 //! Deliveries to `https` endpoints: a loopback receiver with a self-signed certificate is reached
 //! when its certificate is trusted through `tls_root_certificate`, and refused otherwise.
 
