@@ -135,7 +135,10 @@ async fn run(with_hanging: bool) -> (Vec<f64>, usize) {
         .await
         .unwrap();
     let api = Api {
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        http: {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder().no_proxy().build().unwrap()
+        },
         base: emu.base_url(),
     };
     if with_hanging {

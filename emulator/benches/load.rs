@@ -230,7 +230,10 @@ async fn throughput(client: Arc<Client>) -> f64 {
 
 async fn baseline() -> f64 {
     let (receiver, receipts) = start_receiver(false).await;
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    };
     let total = TRIGGERS * ENDPOINTS;
     let limit = Arc::new(Semaphore::new(BASELINE_CONCURRENCY));
     let body = bytes::Bytes::from_static(
@@ -318,7 +321,10 @@ fn main() {
             .start()
             .await
             .unwrap();
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let http = {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder().no_proxy().build().unwrap()
+        };
         let client = Arc::new(Client {
             http,
             base: emu.base_url(),

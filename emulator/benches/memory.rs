@@ -109,7 +109,10 @@ fn main() {
         }
         let emu = builder.start().await.unwrap();
         let base = emu.base_url();
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let http = {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder().no_proxy().build().unwrap()
+        };
         let received = Arc::new(AtomicUsize::new(0));
         let receiver = start_receiver(received.clone()).await;
         let slug = Arc::new(setup(&http, &base, &receiver).await);

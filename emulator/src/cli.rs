@@ -1,318 +1,291 @@
-//! Command-line arguments of the binary.
+//! Command-line arguments of the binary: every flag can also come from an environment variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// The help text.
-pub const USAGE: &str = "\
-usage: wacht-webhooks-emulator [options]
+use clap::builder::BoolishValueParser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
-  --listen ADDR            address to serve on (default 127.0.0.1:8787)
-  --api-key KEY            API key clients must send as a Bearer token
-                           (default: $WACHT_API_KEY, else emulator_key)
-  --retry-schedule LIST    waits between delivery attempts, e.g. 50ms,2s,5m,1h;
-                           the last one repeats (default 30s,60s,5m,15m,6h)
-  --strict-urls            reject loopback, private, link-local and metadata
-                           endpoint URLs like the production service
-  --loopback-only          deliver only to loopback addresses and localhost;
-                           other targets are recorded as connection failures
-  --documented             serve the API as documented instead of reproducing
-                           the production service's quirks (the default)
-  --api-rate-limit N/DUR   at most N API requests per DUR, e.g. 100/1m; over it:
-                           429 \"Rate limit exceeded. Retry after S seconds\"
-                           (no Retry-After header unless --documented)
-                           (default: no limit)
-  --subscription-cache-ttl DUR
-                           read trigger subscriptions through a cache of this
-                           lifetime without invalidation, as production does
-                           with 300s (default: no cache)
-  --replay-task-ttl DUR    a replay task record expires DUR after its last
-                           update (default 2h)
-  --replay-index-ttl DUR   an app's replay task index expires DUR after its
-                           last task was queued (default 24h)
-  --replay-queue-delay DUR time a replay request takes to queue its task; a
-                           repeat with the same idempotency key meanwhile gets
-                           task_id null unless --documented (default 0ms)
-  --header-read-timeout D  time a client has to send a request head, e.g. 10s
-                           (default 10s); slower connections are closed
-  --max-connections N      API connections served at once (default 512);
-                           more wait in the accept queue
-  --max-deliveries N|all   settled deliveries kept in the delivery log; the
-                           oldest settled are evicted first, in-flight ones
-                           never (default 10000)
-  --delivery-max-age DUR   evict settled deliveries DUR after they settled
-                           (default: no age limit)
-  --max-response-body N    bytes of each attempt's response body stored, at
-                           most 65536; longer bodies are cut and marked
-                           (default 4096)
-  --max-in-flight N        delivery attempts in flight at once (default 256)
-  --max-in-flight-per-endpoint N
-                           delivery attempts in flight to one endpoint; a
-                           hanging endpoint holds no more (default 64)
-  --shutdown-timeout DUR   on Ctrl-C or SIGTERM, wait at most DUR for requests
-                           and attempts in progress; attempts still in flight
-                           are then recorded without a response (default 5s)
-  -h, --help               show this help";
+/// Examples shown at the end of `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  # Serve on port 8787 with the default key, production behaviour
+  wacht-webhooks-emulator
 
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Serve with these settings.
-    Run(Box<Args>),
-    /// Print the help.
-    Help,
-}
+  # Fast retries, a shared dev setup, and state kept across restarts
+  wacht-webhooks-emulator --retry-schedule 50ms,2s,5m --fixtures dev.yaml --state .emulator.json
 
-/// The settings of a run.
-#[derive(Debug, PartialEq, Eq)]
+  # The documented API instead of production's quirks, with a rate limit
+  WACHT_API_KEY=secret wacht-webhooks-emulator --documented --api-rate-limit 100/1m
+
+  # Deliver to an https receiver whose certificate a local CA signed
+  wacht-webhooks-emulator --ca-cert ./dev-ca.pem
+
+Durations take a unit: 50ms, 2s, 5m, 1h, 1h 30m. RUST_LOG takes a tracing filter, e.g.
+RUST_LOG=info,wacht_webhooks_emulator=debug (default: info).";
+
+/// Serves the Wacht Webhooks API locally and delivers signed webhooks for real, until Ctrl-C or
+/// SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "wacht-webhooks-emulator", version, about, after_help = EXAMPLES)]
 pub struct Args {
-    /// `--listen`.
+    /// Address to serve on.
+    #[arg(long, env = "WACHT_EMULATOR_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// `--api-key`, else `$WACHT_API_KEY`, else the default.
-    pub api_key: String,
-    /// `--retry-schedule`.
-    pub retry_schedule: Vec<Duration>,
-    /// `--strict-urls`.
+
+    /// API key clients must send as a Bearer token; an empty WACHT_API_KEY counts as unset
+    /// [default: emulator_key].
+    #[arg(long, env = "WACHT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Print the API key in the start-up banner instead of masking it.
+    #[arg(long, env = "WACHT_EMULATOR_SHOW_KEY", value_parser = BoolishValueParser::new())]
+    pub show_key: bool,
+
+    /// Waits between delivery attempts, e.g. 50ms,2s,5m,1h; the last one repeats
+    /// [default: 30s,60s,5m,15m,6h].
+    #[arg(long, env = "WACHT_EMULATOR_RETRY_SCHEDULE", value_name = "LIST", value_parser = parse_schedule)]
+    pub retry_schedule: Option<Schedule>,
+
+    /// Reject loopback, private, link-local and metadata endpoint URLs like the production
+    /// service.
+    #[arg(long, env = "WACHT_EMULATOR_STRICT_URLS", value_parser = BoolishValueParser::new())]
     pub strict_urls: bool,
-    /// `--loopback-only`.
+
+    /// Deliver only to loopback addresses and localhost; other targets are recorded as connection
+    /// failures.
+    #[arg(long, env = "WACHT_EMULATOR_LOOPBACK_ONLY", value_parser = BoolishValueParser::new())]
     pub loopback_only: bool,
-    /// `--documented`.
+
+    /// Serve the API as documented instead of reproducing the production service's quirks (the
+    /// default).
+    #[arg(long, env = "WACHT_EMULATOR_DOCUMENTED", value_parser = BoolishValueParser::new())]
     pub documented: bool,
-    /// `--api-rate-limit`: requests per window.
+
+    /// Also trust this CA (PEM file) for https endpoints, besides the system's roots.
+    #[arg(long, env = "WACHT_EMULATOR_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Catalogs, apps (with fixed signing secrets) and endpoints to create at start (YAML).
+    #[arg(long, env = "WACHT_EMULATOR_FIXTURES", value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Keep the whole state in this file across restarts: loaded at start, saved on shutdown and
+    /// every --state-interval.
+    #[arg(long, env = "WACHT_EMULATOR_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// How often the state file is saved; at most this much is lost on a crash.
+    #[arg(long, env = "WACHT_EMULATOR_STATE_INTERVAL", value_name = "DUR", default_value = "5s", value_parser = duration)]
+    pub state_interval: Duration,
+
+    /// At most N API requests per DUR, e.g. 100/1m; over it: 429 "Rate limit exceeded. Retry after
+    /// S seconds" (no Retry-After header unless --documented) [default: no limit].
+    #[arg(long, env = "WACHT_EMULATOR_API_RATE_LIMIT", value_name = "N/DUR", value_parser = parse_rate)]
     pub api_rate_limit: Option<(u32, Duration)>,
-    /// `--subscription-cache-ttl`.
+
+    /// Read trigger subscriptions through a cache of this lifetime without invalidation, as
+    /// production does with 300s [default: no cache].
+    #[arg(long, env = "WACHT_EMULATOR_SUBSCRIPTION_CACHE_TTL", value_name = "DUR", value_parser = duration)]
     pub subscription_cache_ttl: Option<Duration>,
-    /// `--replay-task-ttl`.
+
+    /// A replay task record expires DUR after its last update [default: 2h].
+    #[arg(long, env = "WACHT_EMULATOR_REPLAY_TASK_TTL", value_name = "DUR", value_parser = duration)]
     pub replay_task_ttl: Option<Duration>,
-    /// `--replay-index-ttl`.
+
+    /// An app's replay task index expires DUR after its last task was queued [default: 24h].
+    #[arg(long = "replay-index-ttl", env = "WACHT_EMULATOR_REPLAY_INDEX_TTL", value_name = "DUR", value_parser = duration)]
     pub replay_task_index_ttl: Option<Duration>,
-    /// `--replay-queue-delay`.
+
+    /// Time a replay request takes to queue its task; a repeat with the same idempotency key
+    /// meanwhile gets task_id null unless --documented [default: 0ms].
+    #[arg(long, env = "WACHT_EMULATOR_REPLAY_QUEUE_DELAY", value_name = "DUR", value_parser = duration)]
     pub replay_queue_delay: Option<Duration>,
-    /// `--header-read-timeout`, if given.
+
+    /// Time a client has to send a request head; slower connections are closed [default: 10s].
+    #[arg(long, env = "WACHT_EMULATOR_HEADER_READ_TIMEOUT", value_name = "DUR", value_parser = positive_duration)]
     pub header_read_timeout: Option<Duration>,
-    /// `--max-connections`, if given.
-    pub max_connections: Option<usize>,
-    /// The retention, concurrency and shutdown flags (boxed: rarely given, and the help variant
-    /// of [`Command`] stays small).
-    pub limits: Box<Limits>,
+
+    /// API connections served at once; more wait in the accept queue [default: 512].
+    #[arg(long, env = "WACHT_EMULATOR_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// The retention, concurrency and shutdown flags.
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// The retention, concurrency and shutdown flags; `None`: the library's default.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, clap::Args)]
 pub struct Limits {
-    /// `--max-deliveries` (`Some(None)`: `all`).
-    pub max_deliveries: Option<Option<usize>>,
-    /// `--delivery-max-age`.
+    /// Settled deliveries kept in the delivery log, or `all`; the oldest settled are evicted
+    /// first, in-flight ones never [default: 10000].
+    #[arg(long, env = "WACHT_EMULATOR_MAX_DELIVERIES", value_name = "N|all", value_parser = parse_max_deliveries)]
+    pub max_deliveries: Option<MaxDeliveries>,
+
+    /// Evict settled deliveries DUR after they settled [default: no age limit].
+    #[arg(long, env = "WACHT_EMULATOR_DELIVERY_MAX_AGE", value_name = "DUR", value_parser = duration)]
     pub delivery_max_age: Option<Duration>,
-    /// `--max-response-body`.
+
+    /// Bytes of each attempt's response body stored, at most 65536; longer bodies are cut and
+    /// marked [default: 4096].
+    #[arg(long, env = "WACHT_EMULATOR_MAX_RESPONSE_BODY", value_name = "N")]
     pub max_response_body: Option<usize>,
-    /// `--max-in-flight`.
+
+    /// Delivery attempts in flight at once [default: 256].
+    #[arg(long, env = "WACHT_EMULATOR_MAX_IN_FLIGHT", value_name = "N")]
     pub max_in_flight: Option<usize>,
-    /// `--max-in-flight-per-endpoint`.
+
+    /// Delivery attempts in flight to one endpoint; a hanging endpoint holds no more
+    /// [default: 64].
+    #[arg(
+        long,
+        env = "WACHT_EMULATOR_MAX_IN_FLIGHT_PER_ENDPOINT",
+        value_name = "N"
+    )]
     pub max_in_flight_per_endpoint: Option<usize>,
-    /// `--shutdown-timeout`.
+
+    /// On Ctrl-C or SIGTERM, wait at most DUR for requests and attempts in progress; attempts
+    /// still in flight are then recorded without a response [default: 5s].
+    #[arg(long, env = "WACHT_EMULATOR_SHUTDOWN_TIMEOUT", value_name = "DUR", value_parser = duration)]
     pub shutdown_timeout: Option<Duration>,
 }
 
-impl Limits {
-    /// Applies one of these flags; `Ok(false)` when `flag` is not one of them.
-    fn apply(
-        &mut self,
-        flag: &str,
-        value: impl FnOnce(&str) -> Result<String, String>,
-    ) -> Result<bool, String> {
-        match flag {
-            "--max-deliveries" => {
-                let raw = value(flag)?;
-                self.max_deliveries = Some(match raw.as_str() {
-                    "all" => None,
-                    n => Some(parse_count(flag, n)?),
-                });
-            }
-            "--delivery-max-age" => self.delivery_max_age = Some(parse_duration(&value(flag)?)?),
-            "--max-response-body" => {
-                self.max_response_body = Some(parse_count(flag, &value(flag)?)?)
-            }
-            "--max-in-flight" => self.max_in_flight = Some(parse_count(flag, &value(flag)?)?),
-            "--max-in-flight-per-endpoint" => {
-                self.max_in_flight_per_endpoint = Some(parse_count(flag, &value(flag)?)?)
-            }
-            "--shutdown-timeout" => self.shutdown_timeout = Some(parse_duration(&value(flag)?)?),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
+/// A retry schedule (a newtype, so clap takes the whole list as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+/// `--max-deliveries`: a count, or `all` for no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxDeliveries(pub Option<usize>);
+
+/// One duration with a unit, e.g. `50ms`, `2s`, `5m`, `1h 30m`.
+fn duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw.trim()).map_err(|e| format!("{e} (use e.g. 50ms, 2s, 5m, 1h)"))
 }
 
-/// Parses a non-negative count.
-fn parse_count(flag: &str, raw: &str) -> Result<usize, String> {
-    raw.trim()
-        .parse()
-        .map_err(|_| format!("invalid {flag} value '{raw}': use a whole number"))
+/// A duration above zero.
+fn positive_duration(raw: &str) -> Result<Duration, String> {
+    let wait = duration(raw)?;
+    if wait.is_zero() {
+        return Err("must be above zero".into());
+    }
+    Ok(wait)
 }
 
-/// Parses the arguments (without the program name); `env_key` is `$WACHT_API_KEY`.
-pub fn parse(
-    args: impl IntoIterator<Item = String>,
-    env_key: Option<String>,
-) -> Result<Command, String> {
-    let mut parsed = Args {
-        listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
-        api_key: env_key
-            .filter(|k| !k.trim().is_empty())
-            .unwrap_or_else(|| wacht_webhooks_emulator::DEFAULT_API_KEY.to_string()),
-        retry_schedule: wacht_webhooks_emulator::default_retry_schedule(),
-        strict_urls: false,
-        loopback_only: false,
-        documented: false,
-        api_rate_limit: None,
-        subscription_cache_ttl: None,
-        replay_task_ttl: None,
-        replay_task_index_ttl: None,
-        replay_queue_delay: None,
-        header_read_timeout: None,
-        max_connections: None,
-        limits: Box::default(),
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_string(), Some(value.to_string()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--listen" => {
-                let raw = value("--listen")?;
-                parsed.listen = raw
-                    .parse()
-                    .map_err(|_| format!("invalid --listen address '{raw}'"))?;
-            }
-            "--api-key" => parsed.api_key = value("--api-key")?,
-            "--retry-schedule" => {
-                parsed.retry_schedule = parse_schedule(&value("--retry-schedule")?)?
-            }
-            "--strict-urls" => parsed.strict_urls = true,
-            "--loopback-only" => parsed.loopback_only = true,
-            "--documented" => parsed.documented = true,
-            "--api-rate-limit" => {
-                parsed.api_rate_limit = Some(parse_rate(&value("--api-rate-limit")?)?)
-            }
-            "--subscription-cache-ttl" => {
-                parsed.subscription_cache_ttl =
-                    Some(parse_duration(&value("--subscription-cache-ttl")?)?)
-            }
-            "--replay-task-ttl" => {
-                parsed.replay_task_ttl = Some(parse_duration(&value("--replay-task-ttl")?)?)
-            }
-            "--replay-index-ttl" => {
-                parsed.replay_task_index_ttl = Some(parse_duration(&value("--replay-index-ttl")?)?)
-            }
-            "--replay-queue-delay" => {
-                parsed.replay_queue_delay = Some(parse_duration(&value("--replay-queue-delay")?)?)
-            }
-            "--header-read-timeout" => {
-                parsed.header_read_timeout = Some(parse_duration(&value("--header-read-timeout")?)?)
-            }
-            "--max-connections" => {
-                let raw = value("--max-connections")?;
-                parsed.max_connections = Some(
-                    raw.parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("invalid --max-connections '{raw}'"))?,
-                );
-            }
-            other => {
-                if !parsed.limits.apply(other, value)? {
-                    return Err(format!("unknown argument '{other}'"));
-                }
-            }
-        }
+impl Args {
+    /// The arguments of this process; a usage error exits with status 2 and a message naming
+    /// the flag and the problem.
+    pub fn from_env() -> Self {
+        Self::try_from_iter(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
-    Ok(Command::Run(Box::new(parsed)))
+
+    /// Parses `args` (the program name first).
+    pub fn try_from_iter<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut parsed = Self::from_arg_matches(&matches)?;
+        if parsed
+            .api_key
+            .as_deref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
+            // An empty variable is the shell's way of unsetting; an empty flag is a mistake.
+            if matches.value_source("api_key") != Some(ValueSource::EnvVariable) {
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::InvalidValue,
+                    "--api-key must not be empty",
+                ));
+            }
+            parsed.api_key = None;
+        }
+        Ok(parsed)
+    }
+
+    /// The API key in force.
+    pub fn api_key(&self) -> &str {
+        self.api_key
+            .as_deref()
+            .unwrap_or(wacht_webhooks_emulator::DEFAULT_API_KEY)
+    }
 }
 
 /// Parses `50ms,2s,5m,1h`.
-pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
+fn parse_schedule(raw: &str) -> Result<Schedule, String> {
     let schedule: Vec<Duration> = raw
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(parse_duration)
+        .map(duration)
         .collect::<Result<_, _>>()?;
     if schedule.is_empty() {
-        return Err("--retry-schedule needs at least one duration".into());
+        return Err("needs at least one duration".into());
     }
-    Ok(schedule)
+    Ok(Schedule(schedule))
 }
 
 /// Parses `N/DUR`, e.g. `100/1m`: at least one request per a non-empty window.
-pub fn parse_rate(raw: &str) -> Result<(u32, Duration), String> {
+fn parse_rate(raw: &str) -> Result<(u32, Duration), String> {
     let invalid = || format!("invalid rate '{raw}': use N/DURATION, e.g. 100/1m");
     let (count, window) = raw.split_once('/').ok_or_else(invalid)?;
     let count: u32 = count.trim().parse().map_err(|_| invalid())?;
-    let window = parse_duration(window.trim())?;
+    let window = duration(window)?;
     if count == 0 || window.is_zero() {
         return Err(invalid());
     }
     Ok((count, window))
 }
 
-/// Parses one duration with a unit: `ms`, `s`, `m` or `h`.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let digits_end = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(digits_end);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration '{raw}'"))?;
-    let millis = match unit {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1_000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => return Err(format!("invalid duration '{raw}': use ms, s, m or h")),
-    };
-    millis
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("duration '{raw}' is too long"))
+fn parse_max_deliveries(raw: &str) -> Result<MaxDeliveries, String> {
+    match raw.trim() {
+        "all" => Ok(MaxDeliveries(None)),
+        n => n
+            .parse()
+            .map(|n| MaxDeliveries(Some(n)))
+            .map_err(|_| "use a whole number or `all`".to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Result<Command, String> {
-        parse(list.iter().map(|s| s.to_string()), None)
+    fn args(list: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_from_iter(std::iter::once("wacht-webhooks-emulator").chain(list.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("ms").is_err());
-        assert!(parse_duration("1d").is_err());
+        assert_eq!(duration("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5_400)));
+        assert!(duration("5").is_err());
+        assert!(duration("ms").is_err());
+        assert!(duration("5 parsecs").is_err());
     }
 
+    // Flags given on the command line only (no environment), so tests do not depend on the
+    // environment they run in except through variables no one sets.
     #[test]
     fn defaults_and_flags() {
-        let Ok(Command::Run(a)) = args(&[]) else {
-            panic!()
-        };
+        let a = args(&[]).unwrap();
         assert_eq!(a.listen.to_string(), "127.0.0.1:8787");
-        assert_eq!(a.api_key, "emulator_key");
-        let Ok(Command::Run(a)) = args(&[
+        assert_eq!(a.retry_schedule, None);
+        assert!(!a.show_key);
+        assert_eq!(a.state_interval, Duration::from_secs(5));
+        let a = args(&[
             "--listen",
             "127.0.0.1:9000",
             "--api-key=k",
@@ -321,30 +294,27 @@ mod tests {
             "--strict-urls",
             "--loopback-only",
             "--documented",
-        ]) else {
-            panic!()
-        };
+        ])
+        .unwrap();
         assert_eq!(a.listen.port(), 9000);
-        assert_eq!(a.api_key, "k");
+        assert_eq!(a.api_key(), "k");
         assert_eq!(
             a.retry_schedule,
-            vec![Duration::from_millis(10), Duration::from_secs(1)]
+            Some(Schedule(vec![
+                Duration::from_millis(10),
+                Duration::from_secs(1)
+            ]))
         );
         assert!(a.strict_urls && a.loopback_only && a.documented);
-        assert!(!matches!(
-            args(&[]),
-            Ok(Command::Run(a)) if a.documented
-        ));
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--listen"]).is_err());
-        assert_eq!(args(&["--help"]), Ok(Command::Help));
+        assert!(args(&["--api-key", " "]).is_err());
+        assert!(args(&["--retry-schedule", ","]).is_err());
     }
 
     #[test]
     fn production_parity_options() {
-        let Ok(Command::Run(a)) = args(&[]) else {
-            panic!()
-        };
+        let a = args(&[]).unwrap();
         assert_eq!(
             (
                 a.api_rate_limit,
@@ -355,7 +325,7 @@ mod tests {
             ),
             (None, None, None, None, None)
         );
-        let Ok(Command::Run(a)) = args(&[
+        let a = args(&[
             "--api-rate-limit",
             "100/1m",
             "--subscription-cache-ttl=300s",
@@ -365,15 +335,14 @@ mod tests {
             "24h",
             "--replay-queue-delay",
             "50ms",
-        ]) else {
-            panic!()
-        };
+        ])
+        .unwrap();
         assert_eq!(a.api_rate_limit, Some((100, Duration::from_secs(60))));
         assert_eq!(a.subscription_cache_ttl, Some(Duration::from_secs(300)));
         assert_eq!(a.replay_task_ttl, Some(Duration::from_secs(7200)));
         assert_eq!(a.replay_task_index_ttl, Some(Duration::from_secs(86_400)));
         assert_eq!(a.replay_queue_delay, Some(Duration::from_millis(50)));
-        for bad in ["100", "0/1m", "5/0s", "x/1m", "5/1d"] {
+        for bad in ["100", "0/1m", "5/0s", "x/1m", "5/1x"] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
         assert!(args(&["--api-rate-limit"]).is_err());
@@ -381,28 +350,21 @@ mod tests {
 
     #[test]
     fn connection_limits() {
-        let Ok(Command::Run(a)) = args(&[]) else {
-            panic!()
-        };
+        let a = args(&[]).unwrap();
         assert_eq!((a.header_read_timeout, a.max_connections), (None, None));
-        let Ok(Command::Run(a)) = args(&["--header-read-timeout=2s", "--max-connections", "64"])
-        else {
-            panic!()
-        };
+        let a = args(&["--header-read-timeout=2s", "--max-connections", "64"]).unwrap();
         assert_eq!(a.header_read_timeout, Some(Duration::from_secs(2)));
         assert_eq!(a.max_connections, Some(64));
         assert!(args(&["--max-connections", "0"]).is_err());
         assert!(args(&["--max-connections", "many"]).is_err());
         assert!(args(&["--header-read-timeout", "10"]).is_err());
+        assert!(args(&["--header-read-timeout", "0s"]).is_err());
     }
 
     #[test]
     fn retention_concurrency_and_shutdown_flags() {
-        let Ok(Command::Run(a)) = args(&[]) else {
-            panic!()
-        };
-        assert_eq!(*a.limits, Limits::default());
-        let Ok(Command::Run(a)) = args(&[
+        assert_eq!(args(&[]).unwrap().limits, Limits::default());
+        let a = args(&[
             "--max-deliveries",
             "100",
             "--delivery-max-age=1h",
@@ -414,13 +376,12 @@ mod tests {
             "4",
             "--shutdown-timeout",
             "2s",
-        ]) else {
-            panic!()
-        };
+        ])
+        .unwrap();
         assert_eq!(
-            *a.limits,
+            a.limits,
             Limits {
-                max_deliveries: Some(Some(100)),
+                max_deliveries: Some(MaxDeliveries(Some(100))),
                 delivery_max_age: Some(Duration::from_secs(3600)),
                 max_response_body: Some(512),
                 max_in_flight: Some(64),
@@ -428,27 +389,29 @@ mod tests {
                 shutdown_timeout: Some(Duration::from_secs(2)),
             }
         );
-        let Ok(Command::Run(a)) = args(&["--max-deliveries", "all"]) else {
-            panic!()
-        };
-        assert_eq!(a.limits.max_deliveries, Some(None));
+        let a = args(&["--max-deliveries", "all"]).unwrap();
+        assert_eq!(a.limits.max_deliveries, Some(MaxDeliveries(None)));
         assert!(args(&["--max-deliveries", "-1"]).is_err());
         assert!(args(&["--max-in-flight"]).is_err());
         assert!(args(&["--shutdown-timeout", "5"]).is_err());
     }
 
     #[test]
-    fn env_key_is_the_fallback() {
-        let Ok(Command::Run(a)) = parse(Vec::new(), Some("from_env".into())) else {
-            panic!()
-        };
-        assert_eq!(a.api_key, "from_env");
-        let Ok(Command::Run(a)) = parse(
-            vec!["--api-key".into(), "flag".into()],
-            Some("from_env".into()),
-        ) else {
-            panic!()
-        };
-        assert_eq!(a.api_key, "flag");
+    fn files() {
+        let a = args(&[
+            "--fixtures",
+            "dev.yaml",
+            "--state",
+            "s.json",
+            "--state-interval",
+            "1s",
+            "--ca-cert",
+            "ca.pem",
+        ])
+        .unwrap();
+        assert_eq!(a.fixtures, Some(PathBuf::from("dev.yaml")));
+        assert_eq!(a.state, Some(PathBuf::from("s.json")));
+        assert_eq!(a.state_interval, Duration::from_secs(1));
+        assert_eq!(a.ca_cert, Some(PathBuf::from("ca.pem")));
     }
 }

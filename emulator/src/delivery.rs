@@ -179,9 +179,10 @@ impl Engine {
         store: Arc<Store>,
         config: EngineConfig,
         resolver: Arc<dyn Resolve>,
+        tls: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
     ) -> Result<Self, reqwest::Error> {
         let guarded = Guarded::new(resolver, config.policy());
-        let client = reqwest::Client::builder()
+        let client = tls(reqwest::Client::builder())
             .dns_resolver(guarded)
             // A 3xx is a failed attempt, never followed.
             .redirect(reqwest::redirect::Policy::none())

@@ -1,11 +1,12 @@
 //! Starting and stopping an emulator.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, Ctx, RateLimiter};
@@ -15,10 +16,15 @@ use crate::delivery::{
     DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
 };
 use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
+use crate::fixtures::{self, StrictUrls};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use crate::state_file::{self, Saver};
+use crate::store::persist::Resume;
 use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
+#[cfg(feature = "tls")]
+use crate::tls;
 use reqwest::dns::Resolve;
 
 /// The API key accepted when none is configured.
@@ -31,6 +37,9 @@ pub fn default_retry_schedule() -> Vec<Duration> {
         .map(Duration::from_secs)
         .collect()
 }
+
+/// How often the state file is saved while running, by default.
+pub const DEFAULT_STATE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How long [`Emulator::shutdown`] waits for requests and delivery attempts in progress, by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,6 +62,23 @@ pub enum StartError {
     /// The configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The fixtures file cannot be read, parsed or applied.
+    #[error("fixtures file {}: {message}", path.display())]
+    Fixtures {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line or the item concerned.
+        message: String,
+    },
+    /// The state file cannot be read or is not a state file of this emulator; it was left
+    /// untouched.
+    #[error("state file {}: {message}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Configures an [`Emulator`]; obtained from [`Emulator::builder`].
@@ -74,6 +100,10 @@ pub struct EmulatorBuilder {
     max_in_flight: usize,
     max_in_flight_per_endpoint: usize,
     shutdown_timeout: Duration,
+    extra_roots: Vec<Vec<u8>>,
+    fixtures: Option<PathBuf>,
+    state_file: Option<PathBuf>,
+    state_interval: Duration,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -97,6 +127,10 @@ impl std::fmt::Debug for EmulatorBuilder {
                 &self.max_in_flight_per_endpoint,
             )
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("extra_roots", &self.extra_roots.len())
+            .field("fixtures", &self.fixtures)
+            .field("state_file", &self.state_file)
+            .field("state_interval", &self.state_interval)
             .finish()
     }
 }
@@ -123,6 +157,10 @@ impl Default for EmulatorBuilder {
             max_in_flight: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
             max_in_flight_per_endpoint: DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            extra_roots: Vec::new(),
+            fixtures: None,
+            state_file: None,
+            state_interval: DEFAULT_STATE_INTERVAL,
         }
     }
 }
@@ -331,6 +369,59 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Also trust the CA certificate(s) in this PEM for deliveries to `https` endpoints, besides
+    /// Mozilla's roots and the system's (call it again to add more). A receiver with a
+    /// self-signed or locally issued certificate can then be reached; `start` fails with
+    /// [`StartError::HttpClient`] when the PEM holds no usable certificate (and with
+    /// [`StartError::Config`] when the crate was built without its default `tls` feature).
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(pem.into());
+        self
+    }
+
+    /// Create the catalogs, apps and endpoints this YAML file declares at start, so a team shares
+    /// one reproducible setup. Apps keep the signing secret the file gives them (`whsec_` and
+    /// base64); an app without one gets a secret derived from its slug, the same on every start
+    /// (for local development only: anyone who knows the slug can compute it). Receivers therefore
+    /// keep working across restarts.
+    ///
+    /// ```yaml
+    #[doc = include_str!("../fixtures.example.yaml")]
+    /// ```
+    ///
+    /// Unknown fields are errors. With a [state file](Self::state_file), what the state already
+    /// holds wins: catalogs and apps that exist (by slug) and endpoints that exist (by app and
+    /// URL) are kept as they are, and only what is missing is created. A file that cannot be read
+    /// or applied makes `start` fail with [`StartError::Fixtures`], naming the file and the
+    /// problem (the line and field for YAML errors, the app, catalog or endpoint otherwise).
+    pub fn fixtures_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.fixtures = Some(path.into());
+        self
+    }
+
+    /// Keep the whole state (apps, catalogs, endpoints, deliveries, replay tasks) in this file
+    /// across restarts: loaded at start when it exists, saved atomically on
+    /// [`Emulator::shutdown`] and every [`state_save_interval`](Self::state_save_interval), so
+    /// a crash loses at most that interval's changes.
+    ///
+    /// A file that is not a state file of this emulator, is of another format version, or is
+    /// corrupt makes `start` fail with [`StartError::State`] and is left untouched. Deliveries
+    /// still pending or awaiting a retry when the state was saved are resumed at start: their
+    /// next attempt is sent at once. A replay task that was running is cancelled (the deliveries
+    /// it replayed stay); a queued one runs. The file holds the apps' signing secrets: on Unix it
+    /// is written readable by its owner only. Dropping the emulator instead of calling
+    /// [`Emulator::shutdown`] saves nothing more, like a crash.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// How often the [state file](Self::state_file) is saved while running (default 5 s).
+    pub fn state_save_interval(mut self, interval: Duration) -> Self {
+        self.state_interval = interval;
+        self
+    }
+
     fn validate(&self) -> Result<(), StartError> {
         if self.api_key.trim().is_empty() {
             return Err(StartError::Config("the API key must not be empty".into()));
@@ -350,6 +441,11 @@ impl EmulatorBuilder {
                 "the limits of delivery attempts in flight must be at least 1".into(),
             ));
         }
+        if self.state_file.is_some() && self.state_interval.is_zero() {
+            return Err(StartError::Config(
+                "the state save interval must be above zero".into(),
+            ));
+        }
         if self.retention.max_response_body > RESPONSE_BODY_READ_LIMIT {
             return Err(StartError::Config(format!(
                 "the stored response body can be at most {RESPONSE_BODY_READ_LIMIT} bytes"
@@ -359,6 +455,11 @@ impl EmulatorBuilder {
     }
 
     /// Binds, starts serving and returns the running emulator.
+    ///
+    /// With the `tls` feature (default), deliveries use rustls with the `ring` provider. Unless
+    /// the process already has a default rustls provider, `ring` is installed as the default, so
+    /// that other reqwest clients in the process (which share reqwest's rustls support with the
+    /// emulator) work without one.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.validate()?;
         let listener = TcpListener::bind(self.listen)
@@ -378,13 +479,14 @@ impl EmulatorBuilder {
                 ));
             }
         }
-        let store = Arc::new(
-            Store::with_timing(self.behaviour, self.timing).with_retention(self.retention),
-        );
+        let (store, resume) = self.load_state()?;
+        let store = Arc::new(store);
+        self.apply_fixtures(&store).await?;
+        let tls = self.tls_config()?;
         let engine = Engine::new(
             store.clone(),
             EngineConfig {
-                retry_schedule: self.retry_schedule,
+                retry_schedule: self.retry_schedule.clone(),
                 loopback_only: self.loopback_only,
                 strict_urls: !self.allow_private_urls,
                 max_in_flight: self.max_in_flight,
@@ -393,15 +495,20 @@ impl EmulatorBuilder {
                 own_addr: Some(addr),
             },
             self.resolver.clone(),
+            tls,
         )
         .map_err(|e| StartError::HttpClient(Box::new(e)))?;
+        let saving = self.start_saving(&store)?;
+        let replayer = Replayer::new(
+            store.clone(),
+            engine.clone(),
+            self.replay_item_delay,
+            self.replay_queue_delay,
+        );
+        resume.deliveries.iter().for_each(|id| engine.dispatch(*id));
+        resume.tasks.iter().for_each(|id| replayer.start(*id));
         let ctx = Ctx {
-            replayer: Replayer::new(
-                store.clone(),
-                engine.clone(),
-                self.replay_item_delay,
-                self.replay_queue_delay,
-            ),
+            replayer,
             store,
             engine: engine.clone(),
             api_key: Arc::from(self.api_key.as_str()),
@@ -428,8 +535,93 @@ impl EmulatorBuilder {
             shutdown_timeout: self.shutdown_timeout,
             api_key: self.api_key,
             inboxes,
+            saving,
         })
     }
+
+    /// The store, with the state file's content when there is one, and what it leaves to resume.
+    fn load_state(&self) -> Result<(Store, Resume), StartError> {
+        let store = Store::with_timing(self.behaviour, self.timing).with_retention(self.retention);
+        let Some(path) = &self.state_file else {
+            return Ok((store, Resume::default()));
+        };
+        let state_error = |message| StartError::State {
+            path: path.clone(),
+            message,
+        };
+        match state_file::read(path).map_err(state_error)? {
+            Some(bytes) => store.with_snapshot(&bytes).map_err(|message| {
+                state_error(format!(
+                    "{message}; the emulator does not start rather than overwrite it"
+                ))
+            }),
+            None => Ok((store, Resume::default())),
+        }
+    }
+
+    async fn apply_fixtures(&self, store: &Store) -> Result<(), StartError> {
+        let Some(path) = &self.fixtures else {
+            return Ok(());
+        };
+        let strict = (!self.allow_private_urls)
+            .then(|| StrictUrls((!self.loopback_only).then_some(&*self.resolver)));
+        let applied = match fixtures::load(path) {
+            Ok(fixtures) => fixtures.apply(store, strict).await,
+            Err(message) => Err(message),
+        };
+        applied.map_err(|message| StartError::Fixtures {
+            path: path.clone(),
+            message,
+        })
+    }
+
+    /// What the delivery client needs for `https` endpoints.
+    #[cfg(feature = "tls")]
+    fn tls_config(
+        &self,
+    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder, StartError> {
+        let mut extra = Vec::new();
+        for pem in &self.extra_roots {
+            extra.extend(tls::parse_pem(pem).map_err(|e| StartError::HttpClient(e.into()))?);
+        }
+        let config = tls::client_config(&extra).map_err(|e| StartError::HttpClient(e.into()))?;
+        Ok(move |builder: reqwest::ClientBuilder| builder.tls_backend_preconfigured(config))
+    }
+
+    /// Without TLS support, `https` endpoints fail to connect; extra roots are a mistake.
+    #[cfg(not(feature = "tls"))]
+    fn tls_config(
+        &self,
+    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder, StartError> {
+        if !self.extra_roots.is_empty() {
+            return Err(StartError::Config(
+                "tls_root_certificate needs the emulator's `tls` feature".into(),
+            ));
+        }
+        Ok(|builder: reqwest::ClientBuilder| builder)
+    }
+
+    /// Saves the state file once (so an unwritable path fails the start) and then periodically.
+    fn start_saving(&self, store: &Arc<Store>) -> Result<Option<Saving>, StartError> {
+        let Some(path) = &self.state_file else {
+            return Ok(None);
+        };
+        let saver = Saver::new(path.clone(), store.clone());
+        saver.save().map_err(|message| StartError::State {
+            path: path.clone(),
+            message,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let task = saver.spawn_periodic(self.state_interval, stopped);
+        Ok(Some(Saving { saver, stop, task }))
+    }
+}
+
+/// The periodic saving of the state file.
+struct Saving {
+    saver: Arc<Saver>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
 }
 
 /// A running emulator of the Wacht Webhooks API.
@@ -444,6 +636,7 @@ pub struct Emulator {
     /// A secret: never printed.
     api_key: String,
     inboxes: Inboxes,
+    saving: Option<Saving>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -567,6 +760,9 @@ impl Emulator {
     /// progress then are dropped, and delivery attempts still in flight are cut off and recorded
     /// as attempts that got no response, like a timeout (status `failed`, or
     /// `permanently_failed` when it was the delivery's last attempt), with no retry.
+    ///
+    /// With a [state file](EmulatorBuilder::state_file), the state is then saved; deliveries
+    /// that were still to be retried are resumed at the next start.
     pub async fn shutdown(mut self) {
         let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         if let Some(stop) = self.stop.take() {
@@ -582,6 +778,11 @@ impl Emulator {
             }
         }
         self.engine.shutdown(deadline).await;
+        if let Some(saving) = self.saving.take() {
+            saving.stop.send_replace(true);
+            let _ = saving.task.await;
+            saving.saver.save_logged().await;
+        }
     }
 }
 

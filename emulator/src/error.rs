@@ -22,6 +22,11 @@ impl ApiError {
         }
     }
 
+    /// The message of the error envelope.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// 400: a validation failure.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)

@@ -49,6 +49,7 @@ mod delivery;
 mod emulator;
 mod error;
 mod filter;
+mod fixtures;
 mod inbox;
 mod inspector;
 mod ip_registry;
@@ -57,7 +58,10 @@ mod requests;
 mod resolve;
 mod serve;
 mod signing;
+mod state_file;
 mod store;
+#[cfg(feature = "tls")]
+mod tls;
 mod url_policy;
 mod views;
 mod wire;
@@ -65,7 +69,7 @@ mod wire;
 pub use behaviour::Behaviour;
 pub use emulator::{
     default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
-    DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STATE_INTERVAL,
 };
 pub use inbox::{
     Inbox, InvalidStatus, ReceivedRequest, WaitTimeout, DEFAULT_WAIT, INBOX_PATH, MAX_INBOXES,

@@ -30,6 +30,14 @@ impl SigningKey {
         Some(Self { mac })
     }
 
+    /// A key to be replaced before use (an empty HMAC key), for records whose real key is
+    /// rebuilt from their secret.
+    pub fn placeholder() -> Self {
+        Self {
+            mac: <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()),
+        }
+    }
+
     /// The `webhook-signature` value `v1,<base64 HMAC>` of `"{msg_id}.{timestamp}.{body}"`.
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = self.mac.clone();

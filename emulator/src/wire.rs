@@ -27,6 +27,16 @@ impl IdGenerator {
         }
     }
 
+    /// The last id handed out (0 before the first).
+    pub fn last(&self) -> i64 {
+        self.last.load(Ordering::Relaxed)
+    }
+
+    /// Makes every later id larger than `id` (ids loaded from a state file never recur).
+    pub fn advance_past(&self, id: i64) {
+        self.last.fetch_max(id, Ordering::Relaxed);
+    }
+
     /// The next id: the current time's id, or one more than the previous id if that is larger.
     pub fn next(&self) -> i64 {
         let now_ms = Utc::now().timestamp_millis() - ID_EPOCH_MS;

@@ -10,6 +10,7 @@ mod deliveries;
 mod endpoints;
 mod inspect;
 pub mod model;
+pub mod persist;
 mod replay;
 mod retention;
 mod subscription_cache;
@@ -27,6 +28,7 @@ use crate::wire::IdGenerator;
 use model::{App, Catalog, Delivery, Endpoint, EndpointEvent, ReplayKey, ReplayTask, TaskIndex};
 use subscription_cache::SubscriptionCache;
 
+pub use apps::normalize_slug;
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
 pub use replay::{ReplayCreated, ReplayItem, ReplayStart};
 pub use retention::{Retention, RESPONSE_BODY_READ_LIMIT, TRUNCATION_MARK};
@@ -80,7 +82,8 @@ pub struct Store {
     retention: Retention,
 }
 
-#[derive(Debug, Default)]
+/// Everything a state file keeps (the subscription cache aside, which only ages).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct State {
     apps: BTreeMap<i64, App>,
     app_ids: HashMap<String, i64>,
@@ -98,7 +101,9 @@ struct State {
     /// App id → the app's replay task index.
     task_index: HashMap<i64, TaskIndex>,
     /// `(app id, key)` → `(what the key stands for, expiry)`.
+    #[serde(with = "persist::idempotency_entries")]
     idempotency: HashMap<(i64, String), (ReplayKey, DateTime<Utc>)>,
+    #[serde(skip)]
     subscription_cache: SubscriptionCache,
 }
 

@@ -5,18 +5,21 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::signing::SigningKey;
 
 /// A webhook app (the unit of signing secret, endpoints and deliveries).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct App {
     pub id: i64,
     pub slug: String,
     pub name: String,
     pub description: Option<String>,
     pub signing_secret: String,
+    /// Derived from `signing_secret`; rebuilt from it when a state file is loaded.
+    #[serde(skip, default = "SigningKey::placeholder")]
     pub key: SigningKey,
     pub failure_notification_emails: Vec<String>,
     pub event_catalog_slug: Option<String>,
@@ -26,7 +29,7 @@ pub struct App {
 }
 
 /// An event catalog: the events apps that name it know.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
     pub id: i64,
     pub slug: String,
@@ -38,7 +41,7 @@ pub struct Catalog {
 }
 
 /// One event of a catalog.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventDefinition {
     pub name: String,
     pub description: String,
@@ -49,7 +52,7 @@ pub struct EventDefinition {
 }
 
 /// An endpoint's `rate_limit_config`: at most `max_requests` sends per `duration_ms`, stored as given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     pub duration_ms: i64,
     pub max_requests: i64,
@@ -65,14 +68,14 @@ impl RateLimit {
 }
 
 /// A subscription of an endpoint to one event name.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subscription {
     pub event_name: String,
     pub filter_rules: Value,
 }
 
 /// An endpoint that receives an app's deliveries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Endpoint {
     pub id: i64,
     pub app_id: i64,
@@ -90,7 +93,8 @@ pub struct Endpoint {
     pub auto_disabled: bool,
     pub auto_disabled_at: Option<DateTime<Utc>>,
     pub rate_limit: Option<RateLimit>,
-    /// Start instants of recent sends, for `rate_limit`.
+    /// Start instants of recent sends, for `rate_limit` (not kept in a state file).
+    #[serde(skip)]
     pub recent_sends: VecDeque<Instant>,
     pub subscriptions: Vec<Subscription>,
     pub created_at: DateTime<Utc>,
@@ -98,7 +102,7 @@ pub struct Endpoint {
 }
 
 /// The state values of a delivery on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DeliveryStatus {
     Pending,
     Success,
@@ -142,7 +146,7 @@ impl DeliveryStatus {
 }
 
 /// What happened in one attempt to send a delivery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attempt {
     pub url: String,
     pub status_code: Option<u16>,
@@ -152,7 +156,7 @@ pub struct Attempt {
 }
 
 /// One state of a delivery in its log: the state it entered and, when an attempt caused it, that attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogRow {
     pub status: DeliveryStatus,
     pub at: DateTime<Utc>,
@@ -161,7 +165,7 @@ pub struct LogRow {
 }
 
 /// A delivery of one event to one endpoint, with every state it went through.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Delivery {
     pub id: i64,
     pub app_id: i64,
@@ -176,6 +180,7 @@ pub struct Delivery {
     /// `webhook-timestamp`, fixed at creation and reused on retries.
     pub webhook_timestamp: i64,
     /// The outbound envelope, fixed at creation so that every attempt sends the same bytes.
+    #[serde(with = "super::persist::utf8_bytes")]
     pub body: Bytes,
     pub max_attempts: u32,
     pub log: Vec<LogRow>,
@@ -204,7 +209,7 @@ impl Delivery {
 }
 
 /// What the service itself did to an endpoint, as production records it in the delivery log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EndpointEventKind {
     /// Reactivated through the API.
     Reactivated,
@@ -247,7 +252,7 @@ impl EndpointEventKind {
 
 /// A log row about an endpoint rather than a delivery; it has an id of its own, listed as a
 /// `delivery_id`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointEvent {
     pub id: i64,
     pub app_id: i64,
@@ -257,7 +262,7 @@ pub struct EndpointEvent {
 }
 
 /// The states of a replay task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskStatus {
     Queued,
     Running,
@@ -283,7 +288,7 @@ impl TaskStatus {
 }
 
 /// An asynchronous replay of a fixed list of deliveries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplayTask {
     pub id: i64,
     pub app_id: i64,
@@ -310,14 +315,14 @@ impl ReplayTask {
 
 /// An app's index of replay tasks: task ids in the order they were queued. The whole index expires
 /// a fixed time after the last task was added; its entries outlive the records they name.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskIndex {
     pub ids: Vec<i64>,
     pub expires_at: DateTime<Utc>,
 }
 
 /// What an idempotency key of a replay request stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplayKey {
     /// The first request with this key is still queuing its task.
     Pending,

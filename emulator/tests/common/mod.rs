@@ -56,6 +56,12 @@ pub async fn start_with(builder: EmulatorBuilder) -> (Emulator, Api) {
     (emu, api)
 }
 
+/// The emulator enables reqwest's rustls support without a provider: a test process that builds
+/// a reqwest client before any emulator starts (one that runs the binary) installs `ring` itself.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A minimal JSON client of the emulator's API.
 #[derive(Clone)]
 pub struct Api {
@@ -65,6 +71,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str) -> Self {
+        install_tls_provider();
         Self {
             base: base.to_string(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
