@@ -42,13 +42,12 @@ mod error;
 mod filter;
 mod ip_registry;
 mod replay;
-mod requests;
 mod resolve;
 mod serve;
 mod signing;
+mod spec;
 mod store;
 mod url_policy;
-mod views;
 mod wire;
 
 pub use behaviour::Behaviour;

@@ -1,6 +1,7 @@
 //! Request extractors that answer every failure with the error envelope.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use axum::body::Bytes;
@@ -138,13 +139,13 @@ impl Query {
         self.text(name).map(parse_id)
     }
 
-    /// `limit` (default `default_limit`) clamped into `1..=max_limit`, and `offset` (default 0, at
+    /// `limit` (default `default_limit`) clamped into `limits`, and `offset` (default 0, at
     /// least 0). Any integer is accepted, as the spec allows; the page echoes the values used.
-    pub fn page(&self, default_limit: i64, max_limit: i64) -> ApiResult<PageRequest> {
+    pub fn page(&self, default_limit: i64, limits: RangeInclusive<i64>) -> ApiResult<PageRequest> {
         let limit = self.parse::<i64>("limit")?.unwrap_or(default_limit);
         let offset = self.parse::<i64>("offset")?.unwrap_or(0);
         Ok(PageRequest {
-            limit: limit.clamp(1, max_limit),
+            limit: limit.clamp(*limits.start(), *limits.end()),
             offset: offset.max(0),
         })
     }

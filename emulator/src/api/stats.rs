@@ -7,7 +7,7 @@ use super::extract::{ApiPath, JsonOk, Query, Reply};
 use super::Ctx;
 use crate::analytics::{self, Interval};
 use crate::error::{ApiError, ApiResult};
-use crate::views::{AnalyticsView, StatsView, TimeseriesView};
+use crate::spec::{WebhookAnalytics, WebhookStats, WebhookTimeseries};
 use crate::wire::now;
 
 /// The window of stats and of analytics without an explicit range.
@@ -28,8 +28,8 @@ fn range(query: &Query, days: i64) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> 
     })
 }
 
-/// `GET /webhooks/apps/{app_slug}/stats`.
-pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<StatsView> {
+/// `get_webhook_stats`.
+pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<WebhookStats> {
     let end = now();
     let start = end - ChronoDuration::days(DEFAULT_ANALYTICS_DAYS);
     let facts = ctx.store.delivery_facts(&slug, None, start, end)?;
@@ -37,12 +37,12 @@ pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Re
     Ok(JsonOk(analytics::stats(&facts, active, end)))
 }
 
-/// `GET /webhooks/apps/{app_slug}/analytics`.
+/// `get_webhook_analytics`.
 pub async fn analytics(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<AnalyticsView> {
+) -> Reply<WebhookAnalytics> {
     let endpoint_id = query.id_filter("endpoint_id");
     let (start, end) = range(&query, DEFAULT_ANALYTICS_DAYS)?;
     let app_facts = ctx.store.delivery_facts(&slug, None, start, end)?;
@@ -53,16 +53,17 @@ pub async fn analytics(
     )))
 }
 
-/// `GET /webhooks/apps/{app_slug}/timeseries`.
+/// `get_webhook_timeseries`.
 pub async fn timeseries(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<TimeseriesView> {
+) -> Reply<WebhookTimeseries> {
     let interval = match query.text("interval") {
         None => Interval::Day,
-        Some(raw) => Interval::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("interval must be one of minute, hour, day, week, month")
+        Some(raw) => Interval::from_wire(raw).ok_or_else(|| {
+            let known: Vec<&str> = Interval::ALL.iter().map(|i| i.as_str()).collect();
+            ApiError::bad_request(format!("interval must be one of {}", known.join(", ")))
         })?,
     };
     let endpoint_id = query.id_filter("endpoint_id");
