@@ -105,7 +105,8 @@ fn options_read_a_property_as_any_json() {
             .unwrap();
         let rest = &source[at..];
         let headers = rest.find("pub headers:").unwrap();
-        rest[headers..rest[headers..].find(',').unwrap() + headers].to_string()
+        let end = rest[headers..].find('\n').unwrap() + headers;
+        rest[headers..end].trim_end_matches(',').to_string()
     };
     assert_eq!(
         field(&plain),

@@ -108,3 +108,49 @@ pub async fn validate(request: Request, next: Next) -> Response {
 fn violation(message: String) -> Response {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_response_schema_of_the_spec_compiles() {
+        for ((op, status), validator) in validators() {
+            assert!(validator.is_ok(), "{op} {status}: {validator:?}");
+        }
+    }
+
+    #[test]
+    fn a_conforming_body_passes() {
+        let error = br#"{"errors":[{"message":"Webhook app not found","code":404}]}"#;
+        assert_eq!(
+            check("get_webhook_app", StatusCode::NOT_FOUND, error),
+            Ok(())
+        );
+        assert_eq!(check("delete_webhook_app", StatusCode::OK, b"{}"), Ok(()));
+    }
+
+    #[test]
+    fn a_violation_names_the_operation_the_status_and_the_place() {
+        let message = check("get_webhook_app", StatusCode::OK, br#"{"app_slug":1}"#).unwrap_err();
+        assert!(
+            message.contains("get_webhook_app") && message.contains("200"),
+            "{message}"
+        );
+        let message = check(
+            "list_webhook_deliveries",
+            StatusCode::OK,
+            br#"{"data":[],"has_more":false,"limit":"1","offset":0}"#,
+        )
+        .unwrap_err();
+        assert!(message.contains("'/limit'"), "{message}");
+        let message = check("get_webhook_stats", StatusCode::OK, b"not json").unwrap_err();
+        assert!(message.contains("is not JSON"), "{message}");
+    }
+
+    #[test]
+    fn a_status_the_spec_does_not_list_is_a_violation() {
+        let message = check("get_webhook_app", StatusCode::SWITCHING_PROTOCOLS, b"{}").unwrap_err();
+        assert!(message.contains("has no response"), "{message}");
+    }
+}

@@ -152,3 +152,40 @@ async fn log_request(request: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::OPERATIONS;
+    use crate::Emulator;
+
+    /// A second net behind `Handlers` (where a missing operation does not compile): every
+    /// operation answers on its method and path, not with the unknown-route or wrong-method answer.
+    #[tokio::test]
+    async fn every_operation_of_the_spec_has_an_emulator_route() {
+        let emu = Emulator::builder()
+            .api_key("routes_key")
+            .start()
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        for op in OPERATIONS {
+            let path = op.path.replace('{', "p_").replace('}', "");
+            let method = reqwest::Method::from_bytes(op.method.as_bytes()).unwrap();
+            let response = client
+                .request(method, format!("{}{path}", emu.base_url()))
+                .bearer_auth("routes_key")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            let unrouted = status == 405 || (status == 404 && body.contains(r#""Not found""#));
+            assert!(
+                !unrouted,
+                "operation `{}` ({} {}) has no emulator route: {status} {body}",
+                op.id, op.method, op.path
+            );
+        }
+        emu.shutdown().await;
+    }
+}
