@@ -5,7 +5,8 @@
 //! - a serde type per component schema, named as the spec names it: structs for objects, enums with
 //!   their wire names (`as_str`, `from_wire`, `ALL`) for string enums, an untagged enum for a
 //!   `oneOf` of shapes;
-//! - `OPERATIONS`, every operation's id, method and path template;
+//! - `OPERATIONS`, every operation's id, method and path template, and `query::<operation>::*`,
+//!   the names of its query parameters;
 //! - `Handlers<S>`, one field per operation, and its `router()` mounting each on its method and
 //!   path: an operation added to the spec is a missing field, named by the compiler;
 //! - constants for the rules the spec states: parameter `default`s, `x-clamp` ranges, `minimum` /
@@ -80,9 +81,11 @@ fn generate_server_tokens(spec: &Spec, options: &ServerOptions) -> Result<TokenS
     let operations = operations(spec)?;
     let constants = constants(spec)?;
     let schemas = response_schemas(spec)?;
+    let query = query_names(spec)?;
     Ok(quote! {
         #types
         #operations
+        #query
         #constants
         #schemas
     })
@@ -508,6 +511,36 @@ fn operations(spec: &Spec) -> Result<TokenStream, Error> {
                 axum::Router::new() #(#mounts)*
             }
         }
+    })
+}
+
+/// The names of each operation's query parameters, so that a server reads them by the spec's
+/// names (a parameter removed from the spec no longer compiles).
+fn query_names(spec: &Spec) -> Result<TokenStream, Error> {
+    let mut modules = TokenStream::new();
+    for op in spec.operations() {
+        let Some(id) = op.id() else { continue };
+        let names: Vec<&str> = spec
+            .parameters(&op)
+            .into_iter()
+            .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+            .filter_map(|p| p.get("name").and_then(Value::as_str))
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let module = rust_ident(id, &op.location())?;
+        let consts = names.iter().map(|name| {
+            let ident = format_ident!("{}", name.to_uppercase());
+            let doc = format!("`{name}`.");
+            quote! { #[doc = #doc] pub const #ident: &str = #name; }
+        });
+        let doc = format!("Query parameters of `{id}`.");
+        modules.extend(quote! { #[doc = #doc] pub mod #module { #(#consts)* } });
+    }
+    Ok(quote! {
+        /// The query parameter names of each operation, by operation id.
+        pub mod query { #modules }
     })
 }
 

@@ -2,8 +2,9 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{map, Ctx};
+use crate::spec::query::list_webhook_apps as params;
 use crate::spec::{
     CreateWebhookAppRequest, EmptyObject, UpdateWebhookAppRequest, WebhookApp, WebhookAppPage,
     LIST_WEBHOOK_APPS_LIMIT_DEFAULT,
@@ -28,11 +29,15 @@ pub async fn create(
 
 /// `list_webhook_apps`.
 pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<WebhookAppPage> {
-    let page = query.page(LIST_WEBHOOK_APPS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
-    let include_inactive = query.flag("include_inactive")?;
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(names, LIST_WEBHOOK_APPS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
     let page = ctx
         .store
-        .list_apps(include_inactive, query.text("search"), page)
+        .list_apps(include_inactive, query.text(params::SEARCH), page)
         .map(|app| ctx.app(app));
     Ok(JsonOk(WebhookAppPage {
         data: page.data,

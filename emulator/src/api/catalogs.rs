@@ -4,6 +4,7 @@ use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
 use super::{map, Ctx};
+use crate::spec::query::list_webhook_event_catalogs as params;
 use crate::spec::{
     AppendWebhookEventCatalogEventsRequest, ArchiveWebhookEventRequest,
     CreateWebhookEventCatalogRequest, UpdateWebhookEventCatalogRequest, WebhookAppEventList,
@@ -19,8 +20,8 @@ impl Ctx {
 
 /// `list_webhook_event_catalogs`: `limit`/`offset` are accepted (when well-formed) and ignored.
 pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<WebhookEventCatalogPage> {
-    query.parse::<i64>("limit")?;
-    query.parse::<i64>("offset")?;
+    query.parse::<i64>(params::LIMIT)?;
+    query.parse::<i64>(params::OFFSET)?;
     let data = ctx
         .store
         .list_catalogs()

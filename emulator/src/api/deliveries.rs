@@ -2,9 +2,10 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{map, Ctx};
 use crate::error::ApiError;
+use crate::spec::query::{get_webhook_delivery, list_webhook_deliveries as params};
 use crate::spec::{
     TriggerWebhookEventRequest, TriggerWebhookEventResponse, WebhookDeliveryDetails,
     WebhookDeliveryPage, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT,
@@ -40,13 +41,17 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<WebhookDeliveryPage> {
-    let page = query.page(LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(names, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
     let filter = DeliveryFilter {
-        status: query.text("status").map(map::parse_row_status),
-        event_name: query.text("event_name").map(str::to_string),
-        endpoint_id: query.id_filter("endpoint_id"),
-        since: query.time("since")?,
-        until: query.time("until")?,
+        status: query.text(params::STATUS).map(map::parse_row_status),
+        event_name: query.text(params::EVENT_NAME).map(str::to_string),
+        endpoint_id: query.id_filter(params::ENDPOINT_ID),
+        since: query.time(params::SINCE)?,
+        until: query.time(params::UNTIL)?,
     };
     let deployment_id = ctx.store.deployment_id();
     let page = ctx
@@ -68,7 +73,9 @@ pub async fn get(
     query: Query,
 ) -> Reply<WebhookDeliveryDetails> {
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("Invalid delivery ID"))?;
-    let status = query.text("status").map(map::parse_row_status);
+    let status = query
+        .text(get_webhook_delivery::STATUS)
+        .map(map::parse_row_status);
     let details = ctx.store.get_delivery(&slug, id, status)?;
     Ok(JsonOk(map::delivery_details(
         ctx.store.deployment_id(),

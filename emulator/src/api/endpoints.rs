@@ -2,9 +2,10 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{map, Ctx};
 use crate::error::{ApiError, ApiResult};
+use crate::spec::query::list_webhook_endpoints as params;
 use crate::spec::{
     CreateWebhookEndpointRequest, EmptyObject, ReactivateEndpointResponse,
     TestWebhookEndpointRequest, TestWebhookEndpointResponse, UpdateWebhookEndpointRequest,
@@ -58,8 +59,12 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<WebhookEndpointPage> {
-    let page = query.page(LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
-    let include_inactive = query.flag("include_inactive")?;
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(names, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
     let page = ctx
         .store
         .list_endpoints(&slug, include_inactive, page)?

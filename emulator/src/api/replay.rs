@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{map, Ctx};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
+use crate::spec::query::list_webhook_replay_tasks as params;
 use crate::spec::{
     CancelReplayTaskResponse, ReplayTaskState, ReplayTaskStatus, ReplayTaskStatusPage,
     ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
@@ -80,7 +81,12 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     query: Query,
 ) -> Reply<ReplayTaskStatusPage> {
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
     let page = query.page(
+        names,
         LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT,
         LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP,
     )?;

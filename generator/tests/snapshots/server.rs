@@ -1399,6 +1399,85 @@ impl<S: Clone + Send + Sync + 'static> Handlers<S> {
             )
     }
 }
+/// The query parameter names of each operation, by operation id.
+pub mod query {
+    ///Query parameters of `list_webhook_apps`.
+    pub mod list_webhook_apps {
+        ///`limit`.
+        pub const LIMIT: &str = "limit";
+        ///`offset`.
+        pub const OFFSET: &str = "offset";
+        ///`include_inactive`.
+        pub const INCLUDE_INACTIVE: &str = "include_inactive";
+        ///`search`.
+        pub const SEARCH: &str = "search";
+    }
+    ///Query parameters of `list_webhook_endpoints`.
+    pub mod list_webhook_endpoints {
+        ///`limit`.
+        pub const LIMIT: &str = "limit";
+        ///`offset`.
+        pub const OFFSET: &str = "offset";
+        ///`include_inactive`.
+        pub const INCLUDE_INACTIVE: &str = "include_inactive";
+    }
+    ///Query parameters of `list_webhook_deliveries`.
+    pub mod list_webhook_deliveries {
+        ///`limit`.
+        pub const LIMIT: &str = "limit";
+        ///`offset`.
+        pub const OFFSET: &str = "offset";
+        ///`status`.
+        pub const STATUS: &str = "status";
+        ///`event_name`.
+        pub const EVENT_NAME: &str = "event_name";
+        ///`endpoint_id`.
+        pub const ENDPOINT_ID: &str = "endpoint_id";
+        ///`since`.
+        pub const SINCE: &str = "since";
+        ///`until`.
+        pub const UNTIL: &str = "until";
+    }
+    ///Query parameters of `get_webhook_delivery`.
+    pub mod get_webhook_delivery {
+        ///`status`.
+        pub const STATUS: &str = "status";
+    }
+    ///Query parameters of `list_webhook_replay_tasks`.
+    pub mod list_webhook_replay_tasks {
+        ///`limit`.
+        pub const LIMIT: &str = "limit";
+        ///`offset`.
+        pub const OFFSET: &str = "offset";
+    }
+    ///Query parameters of `get_webhook_analytics`.
+    pub mod get_webhook_analytics {
+        ///`endpoint_id`.
+        pub const ENDPOINT_ID: &str = "endpoint_id";
+        ///`start_date`.
+        pub const START_DATE: &str = "start_date";
+        ///`end_date`.
+        pub const END_DATE: &str = "end_date";
+    }
+    ///Query parameters of `get_webhook_timeseries`.
+    pub mod get_webhook_timeseries {
+        ///`interval`.
+        pub const INTERVAL: &str = "interval";
+        ///`endpoint_id`.
+        pub const ENDPOINT_ID: &str = "endpoint_id";
+        ///`start_date`.
+        pub const START_DATE: &str = "start_date";
+        ///`end_date`.
+        pub const END_DATE: &str = "end_date";
+    }
+    ///Query parameters of `list_webhook_event_catalogs`.
+    pub mod list_webhook_event_catalogs {
+        ///`limit`.
+        pub const LIMIT: &str = "limit";
+        ///`offset`.
+        pub const OFFSET: &str = "offset";
+    }
+}
 ///Default of `limit` of `list_webhook_apps`.
 pub const LIST_WEBHOOK_APPS_LIMIT_DEFAULT: i64 = 50;
 ///Default of `offset` of `list_webhook_apps`.
