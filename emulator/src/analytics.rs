@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveTime, TimeZone, Timelike, Utc};
 
 use crate::behaviour::Behaviour;
-use crate::store::model::DeliveryStatus;
-use crate::views::{
-    AnalyticsView, EndpointPerformanceView, EventCountView, FailureReasonView, StatsView,
-    TimeseriesPointView, TimeseriesView,
+pub use crate::spec::TimeseriesInterval as Interval;
+use crate::spec::{
+    EndpointPerformance, FailureReason, TimeseriesPoint, TopEvent, WebhookAnalytics, WebhookStats,
+    WebhookTimeseries,
 };
-use crate::wire::format_time;
+use crate::store::model::DeliveryStatus;
 
 /// How many events `top_events` lists.
 const TOP_EVENTS: usize = 10;
@@ -57,65 +57,25 @@ impl AttemptFacts {
     }
 }
 
-/// The bucket widths of the time series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interval {
-    /// One minute.
-    Minute,
-    /// One hour.
-    Hour,
-    /// One UTC day.
-    Day,
-    /// One week starting on Monday, UTC.
-    Week,
-    /// One calendar month, UTC.
-    Month,
-}
-
-impl Interval {
-    /// Parses the `interval` query value.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "minute" => Some(Self::Minute),
-            "hour" => Some(Self::Hour),
-            "day" => Some(Self::Day),
-            "week" => Some(Self::Week),
-            "month" => Some(Self::Month),
-            _ => None,
+/// The start of the UTC-aligned bucket of `interval` holding `t` (weeks start on Monday).
+pub fn bucket_start(interval: Interval, t: DateTime<Utc>) -> DateTime<Utc> {
+    let midnight =
+        |t: DateTime<Utc>| Utc.from_utc_datetime(&t.date_naive().and_time(NaiveTime::MIN));
+    match interval {
+        Interval::Minute => {
+            t - ChronoDuration::nanoseconds(
+                i64::from(t.second()) * 1_000_000_000 + i64::from(t.nanosecond()),
+            )
         }
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Minute => "minute",
-            Self::Hour => "hour",
-            Self::Day => "day",
-            Self::Week => "week",
-            Self::Month => "month",
+        Interval::Hour => {
+            let start = bucket_start(Interval::Minute, t);
+            start - ChronoDuration::minutes(i64::from(start.minute()))
         }
-    }
-
-    /// The start of the UTC-aligned bucket holding `t`.
-    pub fn bucket_start(self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let midnight =
-            |t: DateTime<Utc>| Utc.from_utc_datetime(&t.date_naive().and_time(NaiveTime::MIN));
-        match self {
-            Self::Minute => {
-                t - ChronoDuration::nanoseconds(
-                    i64::from(t.second()) * 1_000_000_000 + i64::from(t.nanosecond()),
-                )
-            }
-            Self::Hour => {
-                let start = Self::Minute.bucket_start(t);
-                start - ChronoDuration::minutes(i64::from(start.minute()))
-            }
-            Self::Day => midnight(t),
-            Self::Week => {
-                midnight(t) - ChronoDuration::days(i64::from(t.weekday().num_days_from_monday()))
-            }
-            Self::Month => midnight(t) - ChronoDuration::days(i64::from(t.day0())),
+        Interval::Day => midnight(t),
+        Interval::Week => {
+            midnight(t) - ChronoDuration::days(i64::from(t.weekday().num_days_from_monday()))
         }
+        Interval::Month => midnight(t) - ChronoDuration::days(i64::from(t.day0())),
     }
 }
 
@@ -157,7 +117,11 @@ pub fn nearest_rank(sorted: &[u64], p: u32) -> Option<f64> {
 }
 
 /// `WebhookStats` from the last 30 days of deliveries.
-pub fn stats(facts_30d: &[DeliveryFacts], active_endpoints: u64, now: DateTime<Utc>) -> StatsView {
+pub fn stats(
+    facts_30d: &[DeliveryFacts],
+    active_endpoints: u64,
+    now: DateTime<Utc>,
+) -> WebhookStats {
     let facts_30d: Vec<&DeliveryFacts> = facts_30d.iter().collect();
     let facts_30d = facts_30d.as_slice();
     let day_ago = now - ChronoDuration::hours(24);
@@ -169,11 +133,11 @@ pub fn stats(facts_30d: &[DeliveryFacts], active_endpoints: u64, now: DateTime<U
         .iter()
         .filter(|d| is_failed(d.status) && d.at >= day_ago)
         .count() as u64;
-    StatsView {
-        total_deliveries: total,
+    WebhookStats {
+        total_deliveries: total as i64,
         success_rate: percent(successes, total),
-        active_endpoints,
-        failed_deliveries_24h: failed_24h,
+        active_endpoints: active_endpoints as i64,
+        failed_deliveries_24h: failed_24h as i64,
     }
 }
 
@@ -209,7 +173,7 @@ pub fn analytics(
     app_facts: &[DeliveryFacts],
     endpoint_id: Option<Option<i64>>,
     behaviour: Behaviour,
-) -> AnalyticsView {
+) -> WebhookAnalytics {
     let all: Vec<&DeliveryFacts> = app_facts.iter().collect();
     let selected: Vec<&DeliveryFacts> = app_facts
         .iter()
@@ -226,12 +190,12 @@ pub fn analytics(
     counted(facts).for_each(|d| totals.add(d));
     let mut times = totals.times.clone();
     times.sort_unstable();
-    AnalyticsView {
-        total_events: totals.events.len() as u64,
-        total_deliveries: totals.deliveries,
-        successful_deliveries: totals.successful,
-        failed_deliveries: totals.failed,
-        filtered_deliveries: totals.filtered,
+    WebhookAnalytics {
+        total_events: totals.events.len() as i64,
+        total_deliveries: totals.deliveries as i64,
+        successful_deliveries: totals.successful as i64,
+        failed_deliveries: totals.failed as i64,
+        filtered_deliveries: totals.filtered as i64,
         avg_response_time_ms: mean(&times),
         p50_response_time_ms: nearest_rank(&times, 50),
         p95_response_time_ms: nearest_rank(&times, 95),
@@ -243,16 +207,16 @@ pub fn analytics(
     }
 }
 
-fn top_events(facts: &[&DeliveryFacts]) -> Vec<EventCountView> {
+fn top_events(facts: &[&DeliveryFacts]) -> Vec<TopEvent> {
     let mut counts: HashMap<&str, u64> = HashMap::new();
     for delivery in counted(facts) {
         *counts.entry(delivery.event_name.as_str()).or_default() += 1;
     }
-    let mut events: Vec<EventCountView> = counts
+    let mut events: Vec<TopEvent> = counts
         .into_iter()
-        .map(|(name, count)| EventCountView {
+        .map(|(name, count)| TopEvent {
             event_name: name.to_string(),
-            count,
+            count: count as i64,
         })
         .collect();
     events.sort_by(|a, b| {
@@ -269,7 +233,7 @@ fn top_events(facts: &[&DeliveryFacts]) -> Vec<EventCountView> {
 fn endpoint_performance(
     facts: &[&DeliveryFacts],
     behaviour: Behaviour,
-) -> Vec<EndpointPerformanceView> {
+) -> Vec<EndpointPerformance> {
     let mut per_endpoint: BTreeMap<i64, Vec<&AttemptFacts>> = BTreeMap::new();
     for delivery in counted(facts) {
         per_endpoint
@@ -284,16 +248,16 @@ fn endpoint_performance(
             let total = attempts.len() as u64;
             let successful = attempts.iter().filter(|a| a.succeeded()).count() as u64;
             let times: Vec<u64> = attempts.iter().filter_map(|a| a.timed()).collect();
-            EndpointPerformanceView {
+            EndpointPerformance {
                 endpoint_id: endpoint_id.to_string(),
                 endpoint_url: if behaviour.is_production() {
                     endpoint_id.to_string()
                 } else {
                     attempts.last().map(|a| a.url.clone()).unwrap_or_default()
                 },
-                total_attempts: total,
-                successful_attempts: successful,
-                failed_attempts: total - successful,
+                total_attempts: total as i64,
+                successful_attempts: successful as i64,
+                failed_attempts: (total - successful) as i64,
                 avg_response_time_ms: mean(&times),
                 success_rate: percent(successful, total),
             }
@@ -312,7 +276,7 @@ pub fn failure_reason(status_code: Option<u16>, behaviour: Behaviour) -> &'stati
     }
 }
 
-fn failure_reasons(facts: &[&DeliveryFacts], behaviour: Behaviour) -> Vec<FailureReasonView> {
+fn failure_reasons(facts: &[&DeliveryFacts], behaviour: Behaviour) -> Vec<FailureReason> {
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     for attempt in counted(facts).flat_map(|d| d.attempts.iter()) {
         if !attempt.succeeded() {
@@ -321,11 +285,14 @@ fn failure_reasons(facts: &[&DeliveryFacts], behaviour: Behaviour) -> Vec<Failur
                 .or_default() += 1;
         }
     }
-    let mut reasons: Vec<FailureReasonView> = counts
+    let mut reasons: Vec<FailureReason> = counts
         .into_iter()
-        .map(|(reason, count)| FailureReasonView { reason, count })
+        .map(|(reason, count)| FailureReason {
+            reason: reason.to_string(),
+            count: count as i64,
+        })
         .collect();
-    reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(b.reason)));
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
     reasons
 }
 
@@ -334,44 +301,41 @@ pub fn timeseries(
     facts: &[DeliveryFacts],
     interval: Interval,
     behaviour: Behaviour,
-) -> TimeseriesView {
+) -> WebhookTimeseries {
     let facts: Vec<&DeliveryFacts> = facts.iter().collect();
     let facts = facts.as_slice();
     let mut buckets: BTreeMap<DateTime<Utc>, Totals> = BTreeMap::new();
     for delivery in counted(facts) {
         buckets
-            .entry(interval.bucket_start(delivery.at))
+            .entry(bucket_start(interval, delivery.at))
             .or_default()
             .add(delivery);
     }
     let data = buckets
         .into_iter()
-        .map(|(start, totals)| TimeseriesPointView {
-            timestamp: format_time(start),
+        .map(|(start, totals)| TimeseriesPoint {
+            timestamp: start,
             // Production fills a point's `total_events` with its delivery count.
             total_events: if behaviour.is_production() {
-                totals.deliveries
+                totals.deliveries as i64
             } else {
-                totals.events.len() as u64
+                totals.events.len() as i64
             },
-            total_deliveries: totals.deliveries,
-            successful_deliveries: totals.successful,
-            failed_deliveries: totals.failed,
-            filtered_deliveries: totals.filtered,
+            total_deliveries: totals.deliveries as i64,
+            successful_deliveries: totals.successful as i64,
+            failed_deliveries: totals.failed as i64,
+            filtered_deliveries: totals.filtered as i64,
             avg_response_time_ms: mean(&totals.times),
             success_rate: percent(totals.successful, totals.deliveries),
         })
         .collect();
-    TimeseriesView {
-        data,
-        interval: interval.as_str(),
-    }
+    WebhookTimeseries { data, interval }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::parse_time;
+    use crate::wire::{format_time, parse_time};
 
     #[test]
     fn nearest_rank_percentiles() {
@@ -386,7 +350,7 @@ mod tests {
     #[test]
     fn buckets_are_utc_aligned() {
         let t = parse_time("2026-06-03T13:45:12.5Z").unwrap(); // a Wednesday
-        let f = |i: Interval| format_time(i.bucket_start(t));
+        let f = |i: Interval| format_time(bucket_start(i, t));
         assert_eq!(f(Interval::Minute), "2026-06-03T13:45:00.000000Z");
         assert_eq!(f(Interval::Hour), "2026-06-03T13:00:00.000000Z");
         assert_eq!(f(Interval::Day), "2026-06-03T00:00:00.000000Z");

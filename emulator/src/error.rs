@@ -3,6 +3,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::spec::{ErrorBody, ErrorDetail};
+
 /// A failed request: an HTTP status and the message put into the error envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -86,10 +88,14 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "errors": [{ "message": self.message, "code": self.status.as_u16() }]
-        });
-        let mut response = (self.status, body.to_string()).into_response();
+        let body = ErrorBody {
+            errors: vec![ErrorDetail {
+                message: self.message,
+                code: i32::from(self.status.as_u16()),
+            }],
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -54,16 +54,15 @@ mod inbox;
 mod inspector;
 mod ip_registry;
 mod replay;
-mod requests;
 mod resolve;
 mod serve;
 mod signing;
 mod state_file;
+mod spec;
 mod store;
 #[cfg(feature = "tls")]
 mod tls;
 mod url_policy;
-mod views;
 mod wire;
 
 pub use behaviour::Behaviour;

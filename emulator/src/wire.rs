@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serializer};
 
 /// Milliseconds between the Unix epoch and 2020-01-01, the epoch of the generated ids.
 const ID_EPOCH_MS: i64 = 1_577_836_800_000;
@@ -73,6 +73,22 @@ pub fn now() -> DateTime<Utc> {
 /// RFC 3339 UTC with microseconds and `Z`, the format of every time in a response.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Serialises a time of a response as [`format_time`] writes it.
+pub fn serialize_time<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_time(*t))
+}
+
+/// Serialises an optional time of a response as [`format_time`] writes it, or null.
+pub fn serialize_optional_time<S: Serializer>(
+    t: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_time(t, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// RFC 3339 UTC with milliseconds and `Z`, the format of the outbound envelope's `timestamp`.

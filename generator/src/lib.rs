@@ -22,6 +22,7 @@ mod diff;
 mod examples;
 mod lint;
 mod publish;
+mod server;
 mod spec;
 mod version;
 
@@ -34,6 +35,7 @@ pub use publish::{
     changes_markdown, network_resources, publish, publish_bundle, to_json, to_yaml, BundleOptions,
     CHANGES_FILE, HTML_FILE,
 };
+pub use server::{generate_server, write_server_with, ServerOptions};
 pub use spec::{Operation, Spec};
 pub use version::{check_bump, Bump, Version};
 
@@ -124,4 +126,10 @@ pub fn write_client(spec: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<(),
         path: out.to_path_buf(),
         source,
     })
+}
+
+/// What the emulator's `build.rs` does with default [`ServerOptions`]: lint the spec, generate the
+/// server source (wire types, route table, rule constants, response schemas) and write it to `out`.
+pub fn write_server(spec: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<(), Error> {
+    write_server_with(spec, out, &ServerOptions::default())
 }

@@ -2,59 +2,75 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::Ctx;
-use crate::requests::{CreateAppRequest, UpdateAppRequest};
-use crate::views::{AppView, EmptyView, Page};
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
+use super::{map, Ctx};
+use crate::spec::query::list_webhook_apps as params;
+use crate::spec::{
+    CreateWebhookAppRequest, EmptyObject, UpdateWebhookAppRequest, WebhookApp, WebhookAppPage,
+    LIST_WEBHOOK_APPS_LIMIT_DEFAULT,
+};
 
-/// Default page size of the app list.
-const DEFAULT_LIMIT: i64 = 50;
-/// Largest page of the app list.
+/// Largest page of the app list: the emulator's own bound (the spec states none).
 const MAX_LIMIT: i64 = 1000;
 
-/// `POST /webhooks/apps`.
+impl Ctx {
+    fn app(&self, app: crate::store::model::App) -> WebhookApp {
+        map::app(self.store.deployment_id(), app)
+    }
+}
+
+/// `create_webhook_app`.
 pub async fn create(
     State(ctx): State<Ctx>,
-    JsonBody(body): JsonBody<CreateAppRequest>,
-) -> Reply<AppView> {
-    Ok(JsonOk(ctx.store.create_app(body)?))
+    JsonBody(body): JsonBody<CreateWebhookAppRequest>,
+) -> Reply<WebhookApp> {
+    Ok(JsonOk(ctx.app(ctx.store.create_app(body)?)))
 }
 
-/// `GET /webhooks/apps`.
-pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<Page<AppView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let include_inactive = query.flag("include_inactive")?;
-    Ok(JsonOk(ctx.store.list_apps(
-        include_inactive,
-        query.text("search"),
-        page,
-    )))
+/// `list_webhook_apps`.
+pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<WebhookAppPage> {
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(names, LIST_WEBHOOK_APPS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
+    let page = ctx
+        .store
+        .list_apps(include_inactive, query.text(params::SEARCH), page)
+        .map(|app| ctx.app(app));
+    Ok(JsonOk(WebhookAppPage {
+        data: page.data,
+        has_more: page.has_more,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-/// `GET /webhooks/apps/{app_slug}`.
-pub async fn get(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<AppView> {
-    Ok(JsonOk(ctx.store.get_app(&slug)?))
+/// `get_webhook_app`.
+pub async fn get(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<WebhookApp> {
+    Ok(JsonOk(ctx.app(ctx.store.get_app(&slug)?)))
 }
 
-/// `PATCH /webhooks/apps/{app_slug}`.
+/// `update_webhook_app`.
 pub async fn update(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<UpdateAppRequest>,
-) -> Reply<AppView> {
-    Ok(JsonOk(ctx.store.update_app(&slug, body)?))
+    JsonBody(body): JsonBody<UpdateWebhookAppRequest>,
+) -> Reply<WebhookApp> {
+    Ok(JsonOk(ctx.app(ctx.store.update_app(&slug, body)?)))
 }
 
-/// `DELETE /webhooks/apps/{app_slug}`.
-pub async fn delete(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<EmptyView> {
+/// `delete_webhook_app`.
+pub async fn delete(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<EmptyObject> {
     ctx.store.delete_app(&slug)?;
-    Ok(JsonOk(EmptyView {}))
+    Ok(JsonOk(EmptyObject {}))
 }
 
-/// `POST /webhooks/apps/{app_slug}/rotate-secret`.
+/// `rotate_webhook_secret`.
 pub async fn rotate_secret(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-) -> Reply<AppView> {
-    Ok(JsonOk(ctx.store.rotate_secret(&slug)?))
+) -> Reply<WebhookApp> {
+    Ok(JsonOk(ctx.app(ctx.store.rotate_secret(&slug)?)))
 }

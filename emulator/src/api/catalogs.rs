@@ -3,71 +3,97 @@
 use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::Ctx;
-use crate::requests::{
-    AppendEventsRequest, ArchiveEventRequest, CreateCatalogRequest, UpdateCatalogRequest,
+use super::{map, Ctx};
+use crate::spec::query::list_webhook_event_catalogs as params;
+use crate::spec::{
+    AppendWebhookEventCatalogEventsRequest, ArchiveWebhookEventRequest,
+    CreateWebhookEventCatalogRequest, UpdateWebhookEventCatalogRequest, WebhookAppEventList,
+    WebhookEventCatalog, WebhookEventCatalogPage,
 };
-use crate::views::{AppEventsView, CatalogListView, CatalogView};
+use crate::store::model::Catalog;
 
-/// `GET /webhooks/event-catalogs`: `limit`/`offset` are accepted (when well-formed) and ignored.
-pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<CatalogListView> {
-    query.parse::<i64>("limit")?;
-    query.parse::<i64>("offset")?;
-    Ok(JsonOk(ctx.store.list_catalogs()))
+impl Ctx {
+    fn catalog(&self, catalog: Catalog) -> WebhookEventCatalog {
+        map::catalog(self.store.deployment_id(), catalog)
+    }
 }
 
-/// `POST /webhooks/event-catalogs`.
+/// `list_webhook_event_catalogs`: `limit`/`offset` are accepted (when well-formed) and ignored.
+pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<WebhookEventCatalogPage> {
+    query.parse::<i64>(params::LIMIT)?;
+    query.parse::<i64>(params::OFFSET)?;
+    let data = ctx
+        .store
+        .list_catalogs()
+        .into_iter()
+        .map(|c| ctx.catalog(c))
+        .collect();
+    Ok(JsonOk(WebhookEventCatalogPage {
+        data,
+        has_more: false,
+        limit: None,
+        offset: None,
+    }))
+}
+
+/// `create_webhook_event_catalog`.
 pub async fn create(
     State(ctx): State<Ctx>,
-    JsonBody(body): JsonBody<CreateCatalogRequest>,
-) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.create_catalog(body)?))
+    JsonBody(body): JsonBody<CreateWebhookEventCatalogRequest>,
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.create_catalog(body)?)))
 }
 
-/// `GET /webhooks/event-catalogs/{slug}`.
-pub async fn get(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.get_catalog(&slug)?))
+/// `get_webhook_event_catalog`.
+pub async fn get(
+    State(ctx): State<Ctx>,
+    ApiPath(slug): ApiPath<String>,
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.get_catalog(&slug)?)))
 }
 
-/// `PUT /webhooks/event-catalogs/{slug}`.
+/// `update_webhook_event_catalog`.
 pub async fn update(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<UpdateCatalogRequest>,
-) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.update_catalog(&slug, body)?))
+    JsonBody(body): JsonBody<UpdateWebhookEventCatalogRequest>,
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.update_catalog(&slug, body)?)))
 }
 
-/// `POST /webhooks/event-catalogs/{slug}/append-events`.
+/// `append_webhook_event_catalog_events`.
 pub async fn append_events(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<AppendEventsRequest>,
-) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.append_events(&slug, body)?))
+    JsonBody(body): JsonBody<AppendWebhookEventCatalogEventsRequest>,
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.append_events(&slug, body)?)))
 }
 
-/// `POST /webhooks/event-catalogs/{slug}/archive-event`.
+/// `archive_webhook_event_in_catalog`.
 pub async fn archive_event(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<ArchiveEventRequest>,
-) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.archive_event(&slug, body)?))
+    JsonBody(body): JsonBody<ArchiveWebhookEventRequest>,
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.archive_event(&slug, body)?)))
 }
 
-/// `GET /webhooks/apps/{app_slug}/catalog`.
+/// `get_webhook_catalog`.
 pub async fn app_catalog(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-) -> Reply<CatalogView> {
-    Ok(JsonOk(ctx.store.app_catalog(&slug)?))
+) -> Reply<WebhookEventCatalog> {
+    Ok(JsonOk(ctx.catalog(ctx.store.app_catalog(&slug)?)))
 }
 
-/// `GET /webhooks/apps/{app_slug}/events`.
+/// `list_webhook_events`.
 pub async fn app_events(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-) -> Reply<AppEventsView> {
-    Ok(JsonOk(ctx.store.app_events(&slug)?))
+) -> Reply<WebhookAppEventList> {
+    let (app, catalog) = ctx.store.app_events(&slug)?;
+    Ok(JsonOk(WebhookAppEventList {
+        events: map::app_events(ctx.store.deployment_id(), &app, catalog),
+    }))
 }

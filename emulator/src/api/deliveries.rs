@@ -2,65 +2,83 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::Ctx;
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
+use super::{map, Ctx};
 use crate::error::ApiError;
-use crate::requests::TriggerRequest;
+use crate::spec::query::{get_webhook_delivery, list_webhook_deliveries as params};
+use crate::spec::{
+    TriggerWebhookEventRequest, TriggerWebhookEventResponse, WebhookDeliveryDetails,
+    WebhookDeliveryPage, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT,
+};
 use crate::store::DeliveryFilter;
-use crate::views::{DeliveryDetailsView, DeliveryView, Page, TriggerView};
 use crate::wire::parse_id;
 
-/// Default page size of the delivery list.
-const DEFAULT_LIMIT: i64 = 100;
-/// Largest page of the delivery list.
+/// Largest page of the delivery list: the emulator's own bound (the spec states none).
 const MAX_LIMIT: i64 = 1000;
 
-/// `POST /webhooks/apps/{app_slug}/trigger`.
+/// `trigger_webhook_event`.
 pub async fn trigger(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<TriggerRequest>,
-) -> Reply<TriggerView> {
+    JsonBody(body): JsonBody<TriggerWebhookEventRequest>,
+) -> Reply<TriggerWebhookEventResponse> {
     let outcome = ctx.store.trigger(&slug, &body.event_name, body.payload)?;
     outcome
         .delivery_ids
         .iter()
         .for_each(|id| ctx.engine.dispatch(*id));
-    let delivered = outcome.delivery_ids.len() as u64;
-    Ok(JsonOk(TriggerView {
+    let delivered = outcome.delivery_ids.len() as i64;
+    Ok(JsonOk(TriggerWebhookEventResponse {
         delivery_ids: outcome.delivery_ids.iter().map(i64::to_string).collect(),
-        filtered_count: outcome.filtered_count,
+        filtered_count: outcome.filtered_count as i64,
         delivered_count: delivered,
     }))
 }
 
-/// `GET /webhooks/apps/{app_slug}/deliveries`.
+/// `list_webhook_deliveries`.
 pub async fn list(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<Page<DeliveryView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let filter = DeliveryFilter {
-        status: query.text("status").map(str::to_string),
-        event_name: query.text("event_name").map(str::to_string),
-        endpoint_id: query.id_filter("endpoint_id"),
-        since: query.time("since")?,
-        until: query.time("until")?,
+) -> Reply<WebhookDeliveryPage> {
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
     };
-    Ok(JsonOk(ctx.store.list_deliveries(&slug, &filter, page)?))
+    let page = query.page(names, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let filter = DeliveryFilter {
+        status: query.text(params::STATUS).map(map::parse_row_status),
+        event_name: query.text(params::EVENT_NAME).map(str::to_string),
+        endpoint_id: query.id_filter(params::ENDPOINT_ID),
+        since: query.time(params::SINCE)?,
+        until: query.time(params::UNTIL)?,
+    };
+    let deployment_id = ctx.store.deployment_id();
+    let page = ctx
+        .store
+        .list_deliveries(&slug, &filter, page)?
+        .map(|row| map::delivery(deployment_id, row));
+    Ok(JsonOk(WebhookDeliveryPage {
+        data: page.data,
+        has_more: page.has_more,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-/// `GET /webhooks/apps/{app_slug}/deliveries/{delivery_id}`.
+/// `get_webhook_delivery`.
 pub async fn get(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
     query: Query,
-) -> Reply<DeliveryDetailsView> {
+) -> Reply<WebhookDeliveryDetails> {
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("Invalid delivery ID"))?;
-    Ok(JsonOk(ctx.store.get_delivery(
-        &slug,
-        id,
-        query.text("status"),
-    )?))
+    let status = query
+        .text(get_webhook_delivery::STATUS)
+        .map(map::parse_row_status);
+    let details = ctx.store.get_delivery(&slug, id, status)?;
+    Ok(JsonOk(map::delivery_details(
+        ctx.store.deployment_id(),
+        details,
+    )))
 }

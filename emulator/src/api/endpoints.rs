@@ -2,17 +2,20 @@
 
 use axum::extract::State;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::Ctx;
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
+use super::{map, Ctx};
 use crate::error::{ApiError, ApiResult};
-use crate::requests::{CreateEndpointRequest, TestEndpointRequest, UpdateEndpointRequest};
+use crate::spec::query::list_webhook_endpoints as params;
+use crate::spec::{
+    CreateWebhookEndpointRequest, EmptyObject, ReactivateEndpointResponse,
+    TestWebhookEndpointRequest, TestWebhookEndpointResponse, UpdateWebhookEndpointRequest,
+    WebhookEndpoint, WebhookEndpointPage, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT,
+};
+use crate::store::model::EndpointState;
 use crate::url_policy;
-use crate::views::{EmptyView, EndpointView, Page, ReactivateView, TestEndpointView};
 use crate::wire::parse_id;
 
-/// Default page size of the endpoint list.
-const DEFAULT_LIMIT: i64 = 100;
-/// Largest page of the endpoint list.
+/// Largest page of the endpoint list: the emulator's own bound (the spec states none).
 const MAX_LIMIT: i64 = 1000;
 /// The fixed body of the production service's asynchronous test answer.
 const TEST_RESPONSE_BODY: &str = "Test webhook initiated. Check delivery history for results.";
@@ -32,67 +35,84 @@ impl Ctx {
         }
         Ok(())
     }
+
+    fn endpoint(&self, state: EndpointState) -> WebhookEndpoint {
+        map::endpoint(self.store.deployment_id(), state)
+    }
 }
 
-/// `POST /webhooks/apps/{app_slug}/endpoints`.
+/// `create_webhook_endpoint`.
 pub async fn create(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<CreateEndpointRequest>,
-) -> Reply<EndpointView> {
+    JsonBody(body): JsonBody<CreateWebhookEndpointRequest>,
+) -> Reply<WebhookEndpoint> {
     ctx.check_url(&body.url).await?;
-    Ok(JsonOk(ctx.store.create_endpoint(&slug, body)?))
+    Ok(JsonOk(
+        ctx.endpoint(ctx.store.create_endpoint(&slug, body)?),
+    ))
 }
 
-/// `GET /webhooks/apps/{app_slug}/endpoints`.
+/// `list_webhook_endpoints`.
 pub async fn list(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<Page<EndpointView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let include_inactive = query.flag("include_inactive")?;
-    Ok(JsonOk(ctx.store.list_endpoints(
-        &slug,
-        include_inactive,
-        page,
-    )?))
+) -> Reply<WebhookEndpointPage> {
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(names, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
+    let page = ctx
+        .store
+        .list_endpoints(&slug, include_inactive, page)?
+        .map(|e| ctx.endpoint(e));
+    Ok(JsonOk(WebhookEndpointPage {
+        data: page.data,
+        has_more: page.has_more,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-/// `PATCH /webhooks/apps/{app_slug}/endpoints/{endpoint_id}`.
+/// `update_webhook_endpoint`.
 pub async fn update(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-    JsonBody(body): JsonBody<UpdateEndpointRequest>,
-) -> Reply<EndpointView> {
+    JsonBody(body): JsonBody<UpdateWebhookEndpointRequest>,
+) -> Reply<WebhookEndpoint> {
     let id = endpoint_id(&id)?;
     if let Some(url) = &body.url {
         ctx.check_url(url).await?;
     }
-    Ok(JsonOk(ctx.store.update_endpoint(&slug, id, body)?))
+    Ok(JsonOk(
+        ctx.endpoint(ctx.store.update_endpoint(&slug, id, body)?),
+    ))
 }
 
-/// `DELETE /webhooks/apps/{app_slug}/endpoints/{endpoint_id}`.
+/// `delete_webhook_endpoint`.
 pub async fn delete(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Reply<EmptyView> {
+) -> Reply<EmptyObject> {
     ctx.store.delete_endpoint(&slug, endpoint_id(&id)?)?;
-    Ok(JsonOk(EmptyView {}))
+    Ok(JsonOk(EmptyObject {}))
 }
 
-/// `POST /webhooks/apps/{app_slug}/endpoints/{endpoint_id}/test`: queues a real `test.webhook` delivery.
+/// `test_webhook_endpoint`: queues a real `test.webhook` delivery.
 pub async fn test(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-    JsonBody(body): JsonBody<TestEndpointRequest>,
-) -> Reply<TestEndpointView> {
+    JsonBody(body): JsonBody<TestWebhookEndpointRequest>,
+) -> Reply<TestWebhookEndpointResponse> {
     let id = endpoint_id(&id)?;
     let delivery_id = ctx
         .store
         .queue_test_delivery(&slug, id, body.event_name, body.payload)?;
     ctx.engine.dispatch(delivery_id);
-    Ok(JsonOk(TestEndpointView {
+    Ok(JsonOk(TestWebhookEndpointResponse {
         success: true,
         status_code: 202,
         response_time_ms: 0,
@@ -101,13 +121,13 @@ pub async fn test(
     }))
 }
 
-/// `POST /webhooks/endpoints/{endpoint_id}/reactivate`.
+/// `reactivate_webhook_endpoint`.
 pub async fn reactivate(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<String>,
-) -> Reply<ReactivateView> {
+) -> Reply<ReactivateEndpointResponse> {
     let url = ctx.store.reactivate_endpoint(endpoint_id(&id)?)?;
-    Ok(JsonOk(ReactivateView {
+    Ok(JsonOk(ReactivateEndpointResponse {
         success: true,
         message: format!("Endpoint {url} reactivated successfully"),
     }))

@@ -1,6 +1,7 @@
 //! Request extractors that answer every failure with the error envelope.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use axum::body::Bytes;
@@ -138,16 +139,31 @@ impl Query {
         self.text(name).map(parse_id)
     }
 
-    /// `limit` (default `default_limit`) clamped into `1..=max_limit`, and `offset` (default 0, at
-    /// least 0). Any integer is accepted, as the spec allows; the page echoes the values used.
-    pub fn page(&self, default_limit: i64, max_limit: i64) -> ApiResult<PageRequest> {
-        let limit = self.parse::<i64>("limit")?.unwrap_or(default_limit);
-        let offset = self.parse::<i64>("offset")?.unwrap_or(0);
+    /// The page the parameters `limit` (default `default_limit`, clamped into `limits`) and
+    /// `offset` (default 0, at least 0) of `names` ask for. Any integer is accepted, as the spec
+    /// allows; the page echoes the values used.
+    pub fn page(
+        &self,
+        names: PageParams,
+        default_limit: i64,
+        limits: RangeInclusive<i64>,
+    ) -> ApiResult<PageRequest> {
+        let limit = self.parse::<i64>(names.limit)?.unwrap_or(default_limit);
+        let offset = self.parse::<i64>(names.offset)?.unwrap_or(0);
         Ok(PageRequest {
-            limit: limit.clamp(1, max_limit),
+            limit: limit.clamp(*limits.start(), *limits.end()),
             offset: offset.max(0),
         })
     }
+}
+
+/// The names of a list operation's page parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct PageParams {
+    /// The page size.
+    pub limit: &'static str,
+    /// The rows skipped.
+    pub offset: &'static str,
 }
 
 /// A 200 response with a JSON body.

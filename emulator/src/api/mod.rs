@@ -2,9 +2,12 @@
 
 mod apps;
 mod catalogs;
+#[cfg(all(feature = "validate-responses", debug_assertions))]
+mod conformance;
 mod deliveries;
 mod endpoints;
 mod extract;
+mod map;
 mod rate_limit;
 mod replay;
 mod stats;
@@ -16,12 +19,13 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
+use subtle::ConstantTimeEq;
 
 use crate::delivery::Engine;
 use crate::error::ApiError;
 use crate::replay::Replayer;
+use crate::spec::{handler, Handlers};
 use crate::store::Store;
 
 pub use rate_limit::RateLimiter;
@@ -49,73 +53,47 @@ pub struct Ctx {
     pub own_addr: std::net::SocketAddr,
 }
 
-/// The router serving every route of the wire reference.
+/// The router serving every operation of the spec, each on the method and path the spec gives it.
 pub fn router(ctx: Ctx) -> Router {
-    let apps = "/webhooks/apps/{app_slug}";
-    Router::new()
-        .route("/webhooks/apps", get(apps::list).post(apps::create))
-        .route(
-            apps,
-            get(apps::get).patch(apps::update).delete(apps::delete),
-        )
-        .route(&format!("{apps}/rotate-secret"), post(apps::rotate_secret))
-        .route(
-            &format!("{apps}/endpoints"),
-            get(endpoints::list).post(endpoints::create),
-        )
-        .route(
-            &format!("{apps}/endpoints/{{endpoint_id}}"),
-            axum::routing::patch(endpoints::update).delete(endpoints::delete),
-        )
-        .route(
-            &format!("{apps}/endpoints/{{endpoint_id}}/test"),
-            post(endpoints::test),
-        )
-        .route(
-            "/webhooks/endpoints/{endpoint_id}/reactivate",
-            post(endpoints::reactivate),
-        )
-        .route(&format!("{apps}/trigger"), post(deliveries::trigger))
-        .route(&format!("{apps}/deliveries"), get(deliveries::list))
-        .route(
-            &format!("{apps}/deliveries/{{delivery_id}}"),
-            get(deliveries::get),
-        )
-        .route(
-            &format!("{apps}/deliveries/replay"),
-            get(replay::list).post(replay::create),
-        )
-        .route(
-            &format!("{apps}/deliveries/replay/{{task_id}}"),
-            get(replay::get),
-        )
-        .route(
-            &format!("{apps}/deliveries/replay/{{task_id}}/cancel"),
-            post(replay::cancel),
-        )
-        .route(&format!("{apps}/stats"), get(stats::stats))
-        .route(&format!("{apps}/analytics"), get(stats::analytics))
-        .route(&format!("{apps}/timeseries"), get(stats::timeseries))
-        .route(&format!("{apps}/events"), get(catalogs::app_events))
-        .route(&format!("{apps}/catalog"), get(catalogs::app_catalog))
-        .route(
-            "/webhooks/event-catalogs",
-            get(catalogs::list).post(catalogs::create),
-        )
-        .route(
-            "/webhooks/event-catalogs/{slug}",
-            get(catalogs::get).put(catalogs::update),
-        )
-        .route(
-            "/webhooks/event-catalogs/{slug}/append-events",
-            post(catalogs::append_events),
-        )
-        .route(
-            "/webhooks/event-catalogs/{slug}/archive-event",
-            post(catalogs::archive_event),
-        )
+    let handlers = Handlers {
+        create_webhook_app: handler(apps::create),
+        list_webhook_apps: handler(apps::list),
+        get_webhook_app: handler(apps::get),
+        update_webhook_app: handler(apps::update),
+        delete_webhook_app: handler(apps::delete),
+        rotate_webhook_secret: handler(apps::rotate_secret),
+        create_webhook_endpoint: handler(endpoints::create),
+        list_webhook_endpoints: handler(endpoints::list),
+        update_webhook_endpoint: handler(endpoints::update),
+        delete_webhook_endpoint: handler(endpoints::delete),
+        test_webhook_endpoint: handler(endpoints::test),
+        reactivate_webhook_endpoint: handler(endpoints::reactivate),
+        list_webhook_deliveries: handler(deliveries::list),
+        get_webhook_delivery: handler(deliveries::get),
+        replay_webhook_deliveries: handler(replay::create),
+        list_webhook_replay_tasks: handler(replay::list),
+        get_webhook_replay_task_status: handler(replay::get),
+        cancel_webhook_replay_task: handler(replay::cancel),
+        trigger_webhook_event: handler(deliveries::trigger),
+        list_webhook_events: handler(catalogs::app_events),
+        get_webhook_catalog: handler(catalogs::app_catalog),
+        get_webhook_stats: handler(stats::stats),
+        get_webhook_analytics: handler(stats::analytics),
+        get_webhook_timeseries: handler(stats::timeseries),
+        list_webhook_event_catalogs: handler(catalogs::list),
+        create_webhook_event_catalog: handler(catalogs::create),
+        get_webhook_event_catalog: handler(catalogs::get),
+        update_webhook_event_catalog: handler(catalogs::update),
+        append_webhook_event_catalog_events: handler(catalogs::append_events),
+        archive_webhook_event_in_catalog: handler(catalogs::archive_event),
+    };
+    let router = handlers
+        .router()
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
+        .fallback(not_found);
+    #[cfg(all(feature = "validate-responses", debug_assertions))]
+    let router = router.layer(middleware::from_fn(conformance::validate));
+    router
         // Around the fallbacks too: without the key, unknown routes and methods answer 401 like
         // known ones, so an unauthenticated caller cannot map the API.
         .layer(middleware::from_fn_with_state(ctx.clone(), require_api_key))
@@ -146,7 +124,8 @@ pub(crate) async fn require_api_key(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim());
     match presented {
-        Some(key) if constant_time_eq(key.as_bytes(), ctx.api_key.as_bytes()) => {
+        // Constant time, so response times do not reveal how much of a key matched.
+        Some(key) if bool::from(key.as_bytes().ct_eq(ctx.api_key.as_bytes())) => {
             let limited = ctx
                 .rate_limiter
                 .as_ref()
@@ -158,11 +137,6 @@ pub(crate) async fn require_api_key(
         }
         _ => ApiError::unauthorized().into_response(),
     }
-}
-
-/// Compares without an early exit, so response times do not reveal how much of a key matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Logs method, route template (never headers or bodies, which carry secrets), status and duration.
@@ -183,4 +157,41 @@ async fn log_request(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::OPERATIONS;
+    use crate::Emulator;
+
+    /// A second net behind `Handlers` (where a missing operation does not compile): every
+    /// operation answers on its method and path, not with the unknown-route or wrong-method answer.
+    #[tokio::test]
+    async fn every_operation_of_the_spec_has_an_emulator_route() {
+        let emu = Emulator::builder()
+            .api_key("routes_key")
+            .start()
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        for op in OPERATIONS {
+            let path = op.path.replace('{', "p_").replace('}', "");
+            let method = reqwest::Method::from_bytes(op.method.as_bytes()).unwrap();
+            let response = client
+                .request(method, format!("{}{path}", emu.base_url()))
+                .bearer_auth("routes_key")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            let unrouted = status == 405 || (status == 404 && body.contains(r#""Not found""#));
+            assert!(
+                !unrouted,
+                "operation `{}` ({} {}) has no emulator route: {status} {body}",
+                op.id, op.method, op.path
+            );
+        }
+        emu.shutdown().await;
+    }
 }

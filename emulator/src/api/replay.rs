@@ -2,36 +2,33 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::Value;
 
-use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::Ctx;
+use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
+use super::{map, Ctx};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
-use crate::requests::ReplayRequest;
+use crate::spec::query::list_webhook_replay_tasks as params;
+use crate::spec::{
+    CancelReplayTaskResponse, ReplayTaskState, ReplayTaskStatus, ReplayTaskStatusPage,
+    ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
+    LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP, LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT,
+};
 use crate::store::{ReplayCreated, ReplayStart};
-use crate::views::{CancelView, Page, ReplayQueuedView, ReplayTaskView};
 use crate::wire::parse_id;
-
-/// Default page size of the task list.
-const DEFAULT_LIMIT: i64 = 20;
-/// Largest page of the task list (larger limits are clamped).
-const MAX_LIMIT: i64 = 100;
 
 fn task_id(raw: &str) -> ApiResult<i64> {
     parse_id(raw).ok_or_else(|| ApiError::not_found("Replay task not found"))
 }
 
-/// `POST /webhooks/apps/{app_slug}/deliveries/replay`: by ids or by date range.
+/// `replay_webhook_deliveries`: by ids or by date range.
 ///
 /// Queuing takes the replay runner's queue delay. In production behaviour the idempotency key is
 /// reserved during that time, so a repeat of the request meanwhile answers without a task id.
 pub async fn create(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
-    JsonBody(body): JsonBody<Value>,
-) -> Reply<ReplayQueuedView> {
-    let request = ReplayRequest::from_value(body).ok_or_else(ApiError::invalid_payload)?;
+    JsonBody(request): JsonBody<ReplayWebhookDeliveriesRequest>,
+) -> Reply<ReplayWebhookDeliveryResponse> {
     let behaviour = ctx.store.behaviour();
     let created = match ctx.store.start_replay(&slug, request)? {
         ReplayStart::Done(created) => {
@@ -59,7 +56,7 @@ pub async fn create(
 }
 
 /// The answer to a replay request.
-fn queued_view(created: ReplayCreated, behaviour: Behaviour) -> ReplayQueuedView {
+fn queued_view(created: ReplayCreated, behaviour: Behaviour) -> ReplayWebhookDeliveryResponse {
     let (message, task_id) = match created {
         ReplayCreated::Queued(id) if behaviour.is_production() => {
             ("Webhook deliveries queued for replay", Some(id))
@@ -71,39 +68,57 @@ fn queued_view(created: ReplayCreated, behaviour: Behaviour) -> ReplayQueuedView
             None,
         ),
     };
-    ReplayQueuedView {
-        status: "queued",
-        message,
+    ReplayWebhookDeliveryResponse {
+        status: ReplayTaskState::Queued,
+        message: message.to_string(),
         task_id: task_id.map(|id| id.to_string()),
     }
 }
 
-/// `GET /webhooks/apps/{app_slug}/deliveries/replay`.
+/// `list_webhook_replay_tasks`.
 pub async fn list(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<Page<ReplayTaskView>> {
-    let page = query.page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    Ok(JsonOk(ctx.store.list_replay_tasks(&slug, page)?))
+) -> Reply<ReplayTaskStatusPage> {
+    let names = PageParams {
+        limit: params::LIMIT,
+        offset: params::OFFSET,
+    };
+    let page = query.page(
+        names,
+        LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT,
+        LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP,
+    )?;
+    let page = ctx
+        .store
+        .list_replay_tasks(&slug, page)?
+        .map(map::replay_task);
+    Ok(JsonOk(ReplayTaskStatusPage {
+        data: page.data,
+        has_more: page.has_more,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-/// `GET /webhooks/apps/{app_slug}/deliveries/replay/{task_id}`.
+/// `get_webhook_replay_task_status`.
 pub async fn get(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Reply<ReplayTaskView> {
-    Ok(JsonOk(ctx.store.get_replay_task(&slug, task_id(&id)?)?))
+) -> Reply<ReplayTaskStatus> {
+    let task = ctx.store.get_replay_task(&slug, task_id(&id)?)?;
+    Ok(JsonOk(map::replay_task(task)))
 }
 
-/// `POST /webhooks/apps/{app_slug}/deliveries/replay/{task_id}/cancel`.
+/// `cancel_webhook_replay_task`.
 pub async fn cancel(
     State(ctx): State<Ctx>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Reply<CancelView> {
+) -> Reply<CancelReplayTaskResponse> {
     ctx.store.cancel_replay_task(&slug, task_id(&id)?)?;
-    Ok(JsonOk(CancelView {
-        status: "cancelled",
-        message: "Replay task cancellation requested",
+    Ok(JsonOk(CancelReplayTaskResponse {
+        status: ReplayTaskState::Cancelled,
+        message: "Replay task cancellation requested".to_string(),
     }))
 }

@@ -7,7 +7,8 @@ use super::extract::{ApiPath, JsonOk, Query, Reply};
 use super::Ctx;
 use crate::analytics::{self, Interval};
 use crate::error::{ApiError, ApiResult};
-use crate::views::{AnalyticsView, StatsView, TimeseriesView};
+use crate::spec::query::{get_webhook_analytics, get_webhook_timeseries};
+use crate::spec::{WebhookAnalytics, WebhookStats, WebhookTimeseries};
 use crate::wire::now;
 
 /// The window of stats and of analytics without an explicit range.
@@ -15,10 +16,11 @@ const DEFAULT_ANALYTICS_DAYS: i64 = 30;
 /// The window of a time series without an explicit range.
 const DEFAULT_TIMESERIES_DAYS: i64 = 7;
 
-/// `[start_date, end_date]` when both are given, else the last `days` days.
+/// `[start_date, end_date]` when both are given, else the last `days` days. Analytics and time
+/// series name the window's parameters alike.
 fn range(query: &Query, days: i64) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
-    let start = query.time("start_date")?;
-    let end = query.time("end_date")?;
+    let start = query.time(get_webhook_analytics::START_DATE)?;
+    let end = query.time(get_webhook_analytics::END_DATE)?;
     Ok(match (start, end) {
         (Some(start), Some(end)) => (start, end),
         _ => {
@@ -28,8 +30,8 @@ fn range(query: &Query, days: i64) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> 
     })
 }
 
-/// `GET /webhooks/apps/{app_slug}/stats`.
-pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<StatsView> {
+/// `get_webhook_stats`.
+pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Reply<WebhookStats> {
     let end = now();
     let start = end - ChronoDuration::days(DEFAULT_ANALYTICS_DAYS);
     let facts = ctx.store.delivery_facts(&slug, None, start, end)?;
@@ -37,13 +39,13 @@ pub async fn stats(State(ctx): State<Ctx>, ApiPath(slug): ApiPath<String>) -> Re
     Ok(JsonOk(analytics::stats(&facts, active, end)))
 }
 
-/// `GET /webhooks/apps/{app_slug}/analytics`.
+/// `get_webhook_analytics`.
 pub async fn analytics(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<AnalyticsView> {
-    let endpoint_id = query.id_filter("endpoint_id");
+) -> Reply<WebhookAnalytics> {
+    let endpoint_id = query.id_filter(get_webhook_analytics::ENDPOINT_ID);
     let (start, end) = range(&query, DEFAULT_ANALYTICS_DAYS)?;
     let app_facts = ctx.store.delivery_facts(&slug, None, start, end)?;
     Ok(JsonOk(analytics::analytics(
@@ -53,19 +55,20 @@ pub async fn analytics(
     )))
 }
 
-/// `GET /webhooks/apps/{app_slug}/timeseries`.
+/// `get_webhook_timeseries`.
 pub async fn timeseries(
     State(ctx): State<Ctx>,
     ApiPath(slug): ApiPath<String>,
     query: Query,
-) -> Reply<TimeseriesView> {
-    let interval = match query.text("interval") {
+) -> Reply<WebhookTimeseries> {
+    let interval = match query.text(get_webhook_timeseries::INTERVAL) {
         None => Interval::Day,
-        Some(raw) => Interval::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("interval must be one of minute, hour, day, week, month")
+        Some(raw) => Interval::from_wire(raw).ok_or_else(|| {
+            let known: Vec<&str> = Interval::ALL.iter().map(|i| i.as_str()).collect();
+            ApiError::bad_request(format!("interval must be one of {}", known.join(", ")))
         })?,
     };
-    let endpoint_id = query.id_filter("endpoint_id");
+    let endpoint_id = query.id_filter(get_webhook_timeseries::ENDPOINT_ID);
     let (start, end) = range(&query, DEFAULT_TIMESERIES_DAYS)?;
     let facts = ctx.store.delivery_facts(&slug, endpoint_id, start, end)?;
     Ok(JsonOk(analytics::timeseries(

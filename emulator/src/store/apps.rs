@@ -1,12 +1,12 @@
 //! Webhook apps: slugs, secrets and their lifecycle.
 
 use super::model::App;
+use super::Page;
 use super::{paginate, PageRequest, State, Store};
 use crate::error::{ApiError, ApiResult};
-use crate::requests::{CreateAppRequest, UpdateAppRequest};
 use crate::signing::{new_secret, SigningKey};
-use crate::views::{AppView, Page};
-use crate::wire::{format_time, now};
+use crate::spec::{CreateWebhookAppRequest, UpdateWebhookAppRequest};
+use crate::wire::now;
 
 /// Normalises an app slug: lower-case ASCII alphanumerics, each run of anything else one `_`,
 /// no leading or trailing `_`.
@@ -29,7 +29,7 @@ pub fn normalize_slug(raw: &str) -> String {
 
 impl Store {
     /// `createWebhookApp`.
-    pub fn create_app(&self, request: CreateAppRequest) -> ApiResult<AppView> {
+    pub fn create_app(&self, request: CreateWebhookAppRequest) -> ApiResult<App> {
         let id = self.next_id();
         let slug = match request.app_slug.as_deref() {
             Some(raw) => normalize_slug(raw),
@@ -61,9 +61,8 @@ impl Store {
             return Err(ApiError::conflict());
         }
         state.app_ids.insert(slug, id);
-        let view = self.app_view(&app);
-        state.apps.insert(id, app);
-        Ok(view)
+        state.apps.insert(id, app.clone());
+        Ok(app)
     }
 
     /// `listWebhookApps`: in creation order; `search` is an exact slug match.
@@ -72,30 +71,24 @@ impl Store {
         include_inactive: bool,
         search: Option<&str>,
         page: PageRequest,
-    ) -> Page<AppView> {
+    ) -> Page<App> {
         let state = self.lock();
         let apps = state
             .apps
             .values()
             .filter(|a| include_inactive || a.is_active)
             .filter(|a| search.is_none_or(|s| a.slug == s));
-        let page = paginate(apps, page);
-        Page {
-            data: page.data.into_iter().map(|a| self.app_view(a)).collect(),
-            has_more: page.has_more,
-            limit: page.limit,
-            offset: page.offset,
-        }
+        paginate(apps, page).map(App::clone)
     }
 
     /// `getWebhookApp`.
-    pub fn get_app(&self, slug: &str) -> ApiResult<AppView> {
+    pub fn get_app(&self, slug: &str) -> ApiResult<App> {
         let state = self.lock();
-        Ok(self.app_view(state.app(slug)?))
+        Ok(state.app(slug)?.clone())
     }
 
     /// `updateWebhookApp`: absent fields stay as they are.
-    pub fn update_app(&self, slug: &str, request: UpdateAppRequest) -> ApiResult<AppView> {
+    pub fn update_app(&self, slug: &str, request: UpdateWebhookAppRequest) -> ApiResult<App> {
         let mut state = self.lock();
         let app = state.app_mut(slug)?;
         if let Some(name) = request.name {
@@ -114,7 +107,7 @@ impl Store {
             app.event_catalog_slug = Some(catalog);
         }
         app.updated_at = now();
-        Ok(self.app_view(app))
+        Ok(app.clone())
     }
 
     /// `deleteWebhookApp`: the app goes with its endpoints, deliveries and replay tasks.
@@ -128,7 +121,7 @@ impl Store {
     }
 
     /// `rotateWebhookSecret`: the old secret stops signing at once, retries included.
-    pub fn rotate_secret(&self, slug: &str) -> ApiResult<AppView> {
+    pub fn rotate_secret(&self, slug: &str) -> ApiResult<App> {
         let secret = new_secret();
         let key = signing_key(&secret)?;
         let mut state = self.lock();
@@ -136,22 +129,7 @@ impl Store {
         app.signing_secret = secret;
         app.key = key;
         app.updated_at = now();
-        Ok(self.app_view(app))
-    }
-
-    pub(super) fn app_view(&self, app: &App) -> AppView {
-        AppView {
-            deployment_id: self.deployment_id.clone(),
-            app_slug: app.slug.clone(),
-            name: app.name.clone(),
-            description: app.description.clone(),
-            signing_secret: app.signing_secret.clone(),
-            failure_notification_emails: app.failure_notification_emails.clone(),
-            event_catalog_slug: app.event_catalog_slug.clone(),
-            is_active: app.is_active,
-            created_at: format_time(app.created_at),
-            updated_at: format_time(app.updated_at),
-        }
+        Ok(app.clone())
     }
 }
 

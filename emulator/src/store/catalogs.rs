@@ -2,17 +2,14 @@
 
 use std::collections::HashSet;
 
-use super::model::{Catalog, EventDefinition};
+use super::model::{App, Catalog, EventDefinition};
 use super::{State, Store};
 use crate::error::{ApiError, ApiResult};
-use crate::requests::{
-    AppendEventsRequest, ArchiveEventRequest, CreateCatalogRequest, EventDefinitionInput,
-    UpdateCatalogRequest,
+use crate::spec::{
+    AppendWebhookEventCatalogEventsRequest, ArchiveWebhookEventRequest,
+    CreateWebhookEventCatalogRequest, UpdateWebhookEventCatalogRequest, WebhookEventDefinition,
 };
-use crate::views::{
-    AppEventView, AppEventsView, CatalogListView, CatalogView, EventDefinitionView,
-};
-use crate::wire::{format_time, now};
+use crate::wire::now;
 
 /// Refuses a catalog slug that no request path could address: empty, `.` or `..` (clients and
 /// servers remove such path segments), surrounded by whitespace, or holding a control character
@@ -38,7 +35,7 @@ fn check_slug(slug: &str) -> ApiResult<()> {
 impl Store {
     /// `createWebhookEventCatalog`: the slug is stored as given once [`check_slug`] accepts it;
     /// duplicate event names are allowed here.
-    pub fn create_catalog(&self, request: CreateCatalogRequest) -> ApiResult<CatalogView> {
+    pub fn create_catalog(&self, request: CreateWebhookEventCatalogRequest) -> ApiResult<Catalog> {
         check_slug(&request.slug)?;
         let created = now();
         let catalog = Catalog {
@@ -55,36 +52,27 @@ impl Store {
             return Err(ApiError::conflict());
         }
         state.catalog_ids.insert(catalog.slug.clone(), catalog.id);
-        let view = self.catalog_view(&catalog);
-        state.catalogs.insert(catalog.id, catalog);
-        Ok(view)
+        state.catalogs.insert(catalog.id, catalog.clone());
+        Ok(catalog)
     }
 
     /// `listWebhookEventCatalogs`: every catalog, in creation order.
-    pub fn list_catalogs(&self) -> CatalogListView {
-        let state = self.lock();
-        CatalogListView {
-            data: state
-                .catalogs
-                .values()
-                .map(|c| self.catalog_view(c))
-                .collect(),
-            has_more: false,
-        }
+    pub fn list_catalogs(&self) -> Vec<Catalog> {
+        self.lock().catalogs.values().cloned().collect()
     }
 
     /// `getWebhookEventCatalog`.
-    pub fn get_catalog(&self, slug: &str) -> ApiResult<CatalogView> {
+    pub fn get_catalog(&self, slug: &str) -> ApiResult<Catalog> {
         let state = self.lock();
-        Ok(self.catalog_view(state.catalog(slug)?))
+        Ok(state.catalog(slug)?.clone())
     }
 
     /// `updateWebhookEventCatalog`: name and description; absent fields stay.
     pub fn update_catalog(
         &self,
         slug: &str,
-        request: UpdateCatalogRequest,
-    ) -> ApiResult<CatalogView> {
+        request: UpdateWebhookEventCatalogRequest,
+    ) -> ApiResult<Catalog> {
         let mut state = self.lock();
         let catalog = state.catalog_mut(slug)?;
         if let Some(name) = request.name {
@@ -94,15 +82,15 @@ impl Store {
             catalog.description = Some(description);
         }
         catalog.updated_at = now();
-        Ok(self.catalog_view(catalog))
+        Ok(catalog.clone())
     }
 
     /// `appendWebhookEventCatalogEvents`: no name may repeat an existing or another appended one.
     pub fn append_events(
         &self,
         slug: &str,
-        request: AppendEventsRequest,
-    ) -> ApiResult<CatalogView> {
+        request: AppendWebhookEventCatalogEventsRequest,
+    ) -> ApiResult<Catalog> {
         let mut state = self.lock();
         let catalog = state.catalog_mut(slug)?;
         let mut names: HashSet<&str> = catalog.events.iter().map(|e| e.name.as_str()).collect();
@@ -118,15 +106,15 @@ impl Store {
             .events
             .extend(request.events.into_iter().map(definition));
         catalog.updated_at = now();
-        Ok(self.catalog_view(catalog))
+        Ok(catalog.clone())
     }
 
     /// `archiveWebhookEventInCatalog`: sets or clears the archive flag of one event.
     pub fn archive_event(
         &self,
         slug: &str,
-        request: ArchiveEventRequest,
-    ) -> ApiResult<CatalogView> {
+        request: ArchiveWebhookEventRequest,
+    ) -> ApiResult<Catalog> {
         let mut state = self.lock();
         let catalog = state.catalog_mut(slug)?;
         let event = catalog
@@ -141,53 +129,29 @@ impl Store {
             })?;
         event.is_archived = request.is_archived;
         catalog.updated_at = now();
-        Ok(self.catalog_view(catalog))
+        Ok(catalog.clone())
     }
 
     /// `getWebhookCatalog`: the catalog the app names.
-    pub fn app_catalog(&self, app_slug: &str) -> ApiResult<CatalogView> {
+    pub fn app_catalog(&self, app_slug: &str) -> ApiResult<Catalog> {
         let state = self.lock();
         let app = state.app(app_slug)?;
         let slug = app
             .event_catalog_slug
             .as_deref()
             .ok_or_else(|| ApiError::not_found("No catalog assigned to this app"))?;
-        Ok(self.catalog_view(state.catalog(slug)?))
+        Ok(state.catalog(slug)?.clone())
     }
 
     /// `listWebhookEvents`: the app catalog's events in order, archived ones included.
-    pub fn app_events(&self, app_slug: &str) -> ApiResult<AppEventsView> {
+    pub fn app_events(&self, app_slug: &str) -> ApiResult<(App, Option<Catalog>)> {
         let state = self.lock();
         let app = state.app(app_slug)?;
-        let Some(slug) = app.event_catalog_slug.as_deref() else {
-            return Ok(AppEventsView { events: Vec::new() });
+        let catalog = match app.event_catalog_slug.as_deref() {
+            Some(slug) => Some(state.catalog(slug)?.clone()),
+            None => None,
         };
-        let catalog = state.catalog(slug)?;
-        let events = catalog
-            .events
-            .iter()
-            .map(|e| AppEventView {
-                deployment_id: self.deployment_id.clone(),
-                app_slug: app.slug.clone(),
-                event_name: e.name.clone(),
-                description: Some(e.description.clone()),
-                schema: e.schema.clone(),
-                created_at: format_time(catalog.created_at),
-            })
-            .collect();
-        Ok(AppEventsView { events })
-    }
-
-    fn catalog_view(&self, catalog: &Catalog) -> CatalogView {
-        CatalogView {
-            deployment_id: self.deployment_id.clone(),
-            slug: catalog.slug.clone(),
-            name: catalog.name.clone(),
-            description: catalog.description.clone(),
-            events: catalog.events.iter().map(definition_view).collect(),
-            created_at: format_time(catalog.created_at),
-            updated_at: format_time(catalog.updated_at),
-        }
+        Ok((app.clone(), catalog))
     }
 }
 
@@ -200,7 +164,7 @@ impl State {
     }
 }
 
-fn definition(input: EventDefinitionInput) -> EventDefinition {
+fn definition(input: WebhookEventDefinition) -> EventDefinition {
     EventDefinition {
         name: input.name,
         description: input.description,
@@ -208,16 +172,5 @@ fn definition(input: EventDefinitionInput) -> EventDefinition {
         schema: input.schema,
         example_payload: input.example_payload,
         is_archived: input.is_archived.unwrap_or(false),
-    }
-}
-
-fn definition_view(event: &EventDefinition) -> EventDefinitionView {
-    EventDefinitionView {
-        name: event.name.clone(),
-        description: event.description.clone(),
-        group: event.group.clone(),
-        schema: event.schema.clone(),
-        example_payload: event.example_payload.clone(),
-        is_archived: event.is_archived,
     }
 }

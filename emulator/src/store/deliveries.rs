@@ -9,16 +9,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::model::{
-    Attempt, Delivery, DeliveryStatus, Endpoint, EndpointEvent, EndpointEventKind, LogRow,
+    Attempt, Delivery, DeliveryDetails, DeliveryRow, DeliveryStatus, Endpoint, EndpointEvent,
+    EndpointEventKind, LogRow, RowStatus,
 };
-use super::{failure_window_start, paginate, PageRequest, Retention, State, Store};
+use super::{failure_window_start, paginate, Page, PageRequest, Retention, State, Store};
 use crate::analytics::{AttemptFacts, DeliveryFacts};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::signing::SigningKey;
-use crate::views::{DeliveryDetailsView, DeliveryView, Page};
-use crate::wire::{format_time, format_time_millis, now};
+use crate::wire::{format_time_millis, now};
 
 /// Exhausted deliveries within the failure window that deactivate an endpoint.
 const AUTO_DISABLE_THRESHOLD: usize = 10;
@@ -35,9 +35,9 @@ pub struct TriggerOutcome {
 /// The filters of the delivery list.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
-    /// Only this status, as given: production compares it as text, the documented API rejects a
-    /// value it does not know.
-    pub status: Option<String>,
+    /// Only this status (`Some(None)`: a value no row has; production lists nothing for it, the
+    /// documented API rejects it).
+    pub status: Option<Option<RowStatus>>,
     /// Only this event.
     pub event_name: Option<String>,
     /// Only this endpoint (`Some(None)`: an id that is not a number, matching nothing).
@@ -66,18 +66,20 @@ impl DeliveryFilter {
 
     /// Whether one log row passes the filters production applies: `status` and `event_name`
     /// only (it parses `endpoint_id`, `since` and `until` and ignores them).
-    fn accepts_row(&self, status: &str, event_name: &str) -> bool {
-        self.status.as_deref().is_none_or(|s| s == status)
+    fn accepts_row(&self, status: RowStatus, event_name: &str) -> bool {
+        self.status.is_none_or(|s| s == Some(status))
             && self.event_name.as_deref().is_none_or(|e| e == event_name)
     }
 }
 
-/// A known delivery status, or 400 for a value the documented API does not know.
-fn documented_status(status: Option<&str>) -> ApiResult<Option<DeliveryStatus>> {
+/// A delivery status, or 400 for a value the documented API does not know.
+fn documented_status(status: Option<Option<RowStatus>>) -> ApiResult<Option<DeliveryStatus>> {
     status
-        .map(|s| {
-            DeliveryStatus::parse(s)
-                .ok_or_else(|| ApiError::bad_request("Invalid value for query parameter 'status'"))
+        .map(|s| match s {
+            Some(RowStatus::Delivery(status)) => Ok(status),
+            _ => Err(ApiError::bad_request(
+                "Invalid value for query parameter 'status'",
+            )),
         })
         .transpose()
 }
@@ -289,7 +291,7 @@ impl Store {
         app_slug: &str,
         filter: &DeliveryFilter,
         page: PageRequest,
-    ) -> ApiResult<Page<DeliveryView>> {
+    ) -> ApiResult<Page<DeliveryRow>> {
         let state = self.lock();
         if !self.behaviour.is_production() {
             return self.list_documented(&state, app_slug, filter, page);
@@ -298,17 +300,7 @@ impl Store {
             return Ok(paginate(std::iter::empty(), page));
         };
         let rows = production_rows(&state, app_id, filter);
-        let page = paginate(rows.into_iter(), page);
-        Ok(Page {
-            data: page
-                .data
-                .into_iter()
-                .map(|row| self.row_view(app_slug, row))
-                .collect(),
-            has_more: page.has_more,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        Ok(paginate(rows.into_iter(), page).map(|row| row_view(app_slug, row)))
     }
 
     fn list_documented(
@@ -317,33 +309,19 @@ impl Store {
         app_slug: &str,
         filter: &DeliveryFilter,
         page: PageRequest,
-    ) -> ApiResult<Page<DeliveryView>> {
+    ) -> ApiResult<Page<DeliveryRow>> {
         let app = state.app(app_slug)?;
-        let endpoint_row_status = filter
-            .status
-            .as_deref()
-            .and_then(EndpointEventKind::from_status);
-        if endpoint_row_status.is_some() {
+        if let Some(Some(RowStatus::Endpoint(_))) = filter.status {
             // Only production mixes endpoint rows into the list.
             return Ok(paginate(std::iter::empty(), page));
         }
-        let status = documented_status(filter.status.as_deref())?;
+        let status = documented_status(filter.status)?;
         let rows = state
             .deliveries
             .values()
             .rev()
             .filter(|d| d.app_id == app.id && filter.accepts(d, status));
-        let page = paginate(rows, page);
-        Ok(Page {
-            data: page
-                .data
-                .into_iter()
-                .map(|d| self.delivery_view(&app.slug, d, d.log.len() - 1))
-                .collect(),
-            has_more: page.has_more,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        Ok(paginate(rows, page).map(|d| delivery_view(&app.slug, d, d.log.len() - 1)))
     }
 
     /// `getWebhookDelivery`.
@@ -356,14 +334,14 @@ impl Store {
         &self,
         app_slug: &str,
         delivery_id: i64,
-        status: Option<&str>,
-    ) -> ApiResult<DeliveryDetailsView> {
+        status: Option<Option<RowStatus>>,
+    ) -> ApiResult<DeliveryDetails> {
         let state = self.lock();
         if !self.behaviour.is_production() {
             return self.get_documented(&state, app_slug, delivery_id, status);
         }
         state.app_id(app_slug)?;
-        if status == Some(DeliveryStatus::Pending.as_str()) {
+        if status == Some(Some(RowStatus::Delivery(DeliveryStatus::Pending))) {
             return self.queued_delivery(&state, delivery_id);
         }
         let entry = match (
@@ -374,56 +352,30 @@ impl Store {
             (None, Some(e)) => LogEntry::Endpoint(e),
             (None, None) => return Err(ApiError::internal()),
         };
-        Ok(self.row_details(&state, entry))
-    }
-
-    /// One row of production's log with what the details add: the payload that row stored (the
-    /// raw payload on the pending row, the envelope on later rows, none on an endpoint row) and
-    /// the response body of its own attempt; response headers are never stored.
-    fn row_details(&self, state: &State, entry: LogEntry<'_>) -> DeliveryDetailsView {
-        let (payload, response_body) = match entry {
-            LogEntry::Delivery(d, index) => {
-                let row = &d.log[index];
-                let payload = if row.status == DeliveryStatus::Pending {
-                    Some((*d.payload).clone())
-                } else {
-                    serde_json::from_slice(&d.body).ok()
-                };
-                let body = row.attempt.as_ref().and_then(|a| a.response_body.clone());
-                (payload, body)
-            }
-            LogEntry::Endpoint(_) => (None, None),
-        };
-        DeliveryDetailsView {
-            row: self.row_view(&state.app_slug(entry.app_id()), entry),
-            payload,
-            response_body,
-            response_headers: None,
-        }
+        Ok(row_details(&state, entry))
     }
 
     /// Production's `status=pending` read: the delivery from the queue, as created, while it is
     /// in flight.
-    fn queued_delivery(&self, state: &State, delivery_id: i64) -> ApiResult<DeliveryDetailsView> {
+    fn queued_delivery(&self, state: &State, delivery_id: i64) -> ApiResult<DeliveryDetails> {
         let delivery = state
             .deliveries
             .get(&delivery_id)
             .filter(|d| d.status().in_flight())
             .ok_or_else(|| ApiError::not_found("Pending delivery not found"))?;
-        let row = DeliveryView {
-            delivery_id: delivery.id.to_string(),
-            deployment_id: self.deployment_id.clone(),
+        let row = DeliveryRow {
+            id: delivery.id,
             app_slug: state.app_slug(delivery.app_id),
-            endpoint_id: delivery.endpoint_id.to_string(),
+            endpoint_id: delivery.endpoint_id,
             event_name: delivery.event_name.clone(),
-            status: DeliveryStatus::Pending.as_str(),
+            status: RowStatus::Delivery(DeliveryStatus::Pending),
             http_status_code: None,
             response_time_ms: None,
             attempt_number: delivery.latest().attempts_made,
             max_attempts: delivery.max_attempts,
-            timestamp: format_time(delivery.log[0].at),
+            at: delivery.log[0].at,
         };
-        Ok(DeliveryDetailsView {
+        Ok(DeliveryDetails {
             row,
             payload: Some((*delivery.payload).clone()),
             response_body: None,
@@ -436,8 +388,8 @@ impl Store {
         state: &State,
         app_slug: &str,
         delivery_id: i64,
-        status: Option<&str>,
-    ) -> ApiResult<DeliveryDetailsView> {
+        status: Option<Option<RowStatus>>,
+    ) -> ApiResult<DeliveryDetails> {
         let status = documented_status(status)?;
         let not_found = || ApiError::not_found("Webhook delivery not found");
         let app = state.app(app_slug)?;
@@ -455,8 +407,8 @@ impl Store {
         let payload = (delivery.log[index].attempts_made > 0)
             .then(|| serde_json::from_slice(&delivery.body).ok())
             .flatten();
-        Ok(DeliveryDetailsView {
-            row: self.delivery_view(&app.slug, delivery, index),
+        Ok(DeliveryDetails {
+            row: delivery_view(&app.slug, delivery, index),
             payload,
             response_body: attempt.and_then(|a| a.response_body.clone()),
             response_headers: attempt.and_then(|a| a.response_headers.clone()),
@@ -602,70 +554,63 @@ impl Store {
             .filter(|e| e.app_id == app_id && e.is_active)
             .count() as u64)
     }
+}
 
-    /// One row of production's log as a list row: only what that row recorded (an attempt's
-    /// status code and time, none for a connection failure).
-    fn row_view(&self, app_slug: &str, entry: LogEntry<'_>) -> DeliveryView {
-        match entry {
-            LogEntry::Delivery(delivery, index) => {
-                let answered = delivery.log[index]
-                    .attempt
-                    .as_ref()
-                    .filter(|a| a.status_code.is_some());
-                self.log_row_view(app_slug, delivery, index, answered)
-            }
-            LogEntry::Endpoint(event) => DeliveryView {
-                delivery_id: event.id.to_string(),
-                deployment_id: self.deployment_id.clone(),
-                app_slug: app_slug.to_string(),
-                endpoint_id: event.endpoint_id.to_string(),
-                event_name: event.kind.event_name().to_string(),
-                status: event.kind.status(),
-                http_status_code: None,
-                response_time_ms: None,
-                attempt_number: 0,
-                max_attempts: event.kind.max_attempts(),
-                timestamp: format_time(event.at),
-            },
+/// One row of production's log as a list row: only what that row recorded (an attempt's
+/// status code and time, none for a connection failure).
+fn row_view(app_slug: &str, entry: LogEntry<'_>) -> DeliveryRow {
+    match entry {
+        LogEntry::Delivery(delivery, index) => {
+            let answered = delivery.log[index]
+                .attempt
+                .as_ref()
+                .filter(|a| a.status_code.is_some());
+            log_row_view(app_slug, delivery, index, answered)
         }
-    }
-
-    pub(super) fn delivery_view(
-        &self,
-        app_slug: &str,
-        delivery: &Delivery,
-        index: usize,
-    ) -> DeliveryView {
-        self.log_row_view(
-            app_slug,
-            delivery,
-            index,
-            latest_attempt_until(delivery, index),
-        )
-    }
-
-    /// The list row of `delivery` as of its log row `index`, showing `attempt`'s outcome.
-    fn log_row_view(
-        &self,
-        app_slug: &str,
-        delivery: &Delivery,
-        index: usize,
-        attempt: Option<&Attempt>,
-    ) -> DeliveryView {
-        let row = &delivery.log[index];
-        DeliveryView {
-            delivery_id: delivery.id.to_string(),
-            deployment_id: self.deployment_id.clone(),
+        LogEntry::Endpoint(event) => DeliveryRow {
+            id: event.id,
             app_slug: app_slug.to_string(),
-            endpoint_id: delivery.endpoint_id.to_string(),
-            event_name: delivery.event_name.clone(),
-            status: row.status.as_str(),
-            http_status_code: attempt.and_then(|a| a.status_code),
-            response_time_ms: attempt.map(|a| a.response_time_ms),
-            attempt_number: row.attempts_made,
-            max_attempts: delivery.max_attempts,
-            timestamp: format_time(row.at),
-        }
+            endpoint_id: event.endpoint_id,
+            event_name: event.kind.event_name().to_string(),
+            status: RowStatus::Endpoint(event.kind),
+            http_status_code: None,
+            response_time_ms: None,
+            attempt_number: 0,
+            max_attempts: event.kind.max_attempts(),
+            at: event.at,
+        },
+    }
+}
+
+/// The row of `delivery` as of its log row `index`, showing the latest attempt until then.
+pub(super) fn delivery_view(app_slug: &str, delivery: &Delivery, index: usize) -> DeliveryRow {
+    log_row_view(
+        app_slug,
+        delivery,
+        index,
+        latest_attempt_until(delivery, index),
+    )
+}
+
+/// The list row of `delivery` as of its log row `index`, showing `attempt`'s outcome.
+fn log_row_view(
+    app_slug: &str,
+    delivery: &Delivery,
+    index: usize,
+    attempt: Option<&Attempt>,
+) -> DeliveryRow {
+    let row = &delivery.log[index];
+    DeliveryRow {
+        id: delivery.id,
+        app_slug: app_slug.to_string(),
+        endpoint_id: delivery.endpoint_id,
+        event_name: delivery.event_name.clone(),
+        status: RowStatus::Delivery(row.status),
+        http_status_code: attempt.and_then(|a| a.status_code),
+        response_time_ms: attempt.map(|a| a.response_time_ms),
+        attempt_number: row.attempts_made,
+        max_attempts: delivery.max_attempts,
+        at: row.at,
     }
 }
 
@@ -776,14 +721,14 @@ fn production_rows<'a>(
         .filter_map(|d| {
             d.log
                 .iter()
-                .rposition(|row| filter.accepts_row(row.status.as_str(), &d.event_name))
+                .rposition(|row| filter.accepts_row(RowStatus::Delivery(row.status), &d.event_name))
                 .map(|index| LogEntry::Delivery(d, index))
         });
     let endpoint_events = state
         .endpoint_events
         .values()
         .filter(|e| e.app_id == app_id)
-        .filter(|e| filter.accepts_row(e.kind.status(), e.kind.event_name()))
+        .filter(|e| filter.accepts_row(RowStatus::Endpoint(e.kind), e.kind.event_name()))
         .map(LogEntry::Endpoint);
     let mut rows: Vec<LogEntry<'a>> = deliveries.chain(endpoint_events).collect();
     rows.sort_by(|a, b| b.at().cmp(&a.at()).then_with(|| b.id().cmp(&a.id())));
@@ -821,5 +766,30 @@ fn facts(delivery: &Delivery) -> DeliveryFacts {
                 response_time_ms: a.response_time_ms,
             })
             .collect(),
+    }
+}
+
+/// One row of production's log with what the details add: the payload that row stored (the raw
+/// payload on the pending row, the envelope on later rows, none on an endpoint row) and the
+/// response body of its own attempt; response headers are never stored.
+fn row_details(state: &State, entry: LogEntry<'_>) -> DeliveryDetails {
+    let (payload, response_body) = match entry {
+        LogEntry::Delivery(d, index) => {
+            let row = &d.log[index];
+            let payload = if row.status == DeliveryStatus::Pending {
+                Some((*d.payload).clone())
+            } else {
+                serde_json::from_slice(&d.body).ok()
+            };
+            let body = row.attempt.as_ref().and_then(|a| a.response_body.clone());
+            (payload, body)
+        }
+        LogEntry::Endpoint(_) => (None, None),
+    };
+    DeliveryDetails {
+        row: row_view(&state.app_slug(entry.app_id()), entry),
+        payload,
+        response_body,
+        response_headers: None,
     }
 }

@@ -4,22 +4,25 @@ use std::collections::{HashSet, VecDeque};
 
 use serde_json::{json, Map, Value};
 
-use super::model::{Endpoint, EndpointEvent, EndpointEventKind, RateLimit, Subscription};
+use super::model::{
+    Endpoint, EndpointEvent, EndpointEventKind, EndpointState, RateLimit, Subscription,
+};
+use super::Page;
 use super::{failure_window_start, paginate, PageRequest, State, Store};
 use crate::behaviour::Behaviour;
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
-use crate::requests::{
-    CreateEndpointRequest, RateLimitInput, SubscriptionInput, UpdateEndpointRequest,
+use crate::spec::{
+    CreateWebhookEndpointRequest, EventSubscriptionRequest, RateLimitConfig,
+    UpdateWebhookEndpointRequest,
+    CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM as MAX_RETRIES,
+    CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MINIMUM as MIN_RETRIES,
 };
-use crate::views::{EndpointView, Page, RateLimitView, SubscriptionView};
 use crate::wire::{format_time, now};
 
 /// `max_retries` when none is given (it is the total number of attempts).
 const DEFAULT_MAX_RETRIES: u32 = 32;
-/// The accepted range of `max_retries`.
-const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i64> = 1..=32;
 /// `timeout_seconds` when none is given.
 const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 /// The accepted range of `timeout_seconds`.
@@ -36,8 +39,8 @@ impl Store {
     pub fn create_endpoint(
         &self,
         app_slug: &str,
-        request: CreateEndpointRequest,
-    ) -> ApiResult<EndpointView> {
+        request: CreateWebhookEndpointRequest,
+    ) -> ApiResult<EndpointState> {
         let headers =
             headers(request.headers, self.behaviour)?.unwrap_or_else(|| Value::Object(Map::new()));
         let max_retries = max_retries(request.max_retries)?.unwrap_or(DEFAULT_MAX_RETRIES);
@@ -69,9 +72,9 @@ impl Store {
             created_at: created,
             updated_at: created,
         };
-        let view = self.endpoint_view(&state, &endpoint, false);
+        let shown = self.endpoint_state(&state, &endpoint, false);
         state.endpoints.insert(id, endpoint);
-        Ok(view)
+        Ok(shown)
     }
 
     /// `listWebhookEndpoints`: in creation order, with subscriptions.
@@ -80,7 +83,7 @@ impl Store {
         app_slug: &str,
         include_inactive: bool,
         page: PageRequest,
-    ) -> ApiResult<Page<EndpointView>> {
+    ) -> ApiResult<Page<EndpointState>> {
         let state = self.lock();
         let Some(app_id) = self.listing_app_id(&state, app_slug)? else {
             return Ok(paginate(std::iter::empty(), page));
@@ -89,17 +92,7 @@ impl Store {
             .endpoints
             .values()
             .filter(|e| e.app_id == app_id && (include_inactive || e.is_active));
-        let page = paginate(endpoints, page);
-        Ok(Page {
-            data: page
-                .data
-                .into_iter()
-                .map(|e| self.endpoint_view(&state, e, true))
-                .collect(),
-            has_more: page.has_more,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        Ok(paginate(endpoints, page).map(|e| self.endpoint_state(&state, e, true)))
     }
 
     /// `updateWebhookEndpoint`; a new `url` was already checked against the URL policy.
@@ -107,8 +100,8 @@ impl Store {
         &self,
         app_slug: &str,
         endpoint_id: i64,
-        request: UpdateEndpointRequest,
-    ) -> ApiResult<EndpointView> {
+        request: UpdateWebhookEndpointRequest,
+    ) -> ApiResult<EndpointState> {
         let headers = headers(request.headers, self.behaviour)?;
         let max_retries = max_retries(request.max_retries)?;
         let timeout_seconds = timeout_seconds(request.timeout_seconds)?;
@@ -147,7 +140,7 @@ impl Store {
         }
         endpoint.updated_at = now();
         let endpoint = endpoint.clone();
-        Ok(self.endpoint_view(&state, &endpoint, false))
+        Ok(self.endpoint_state(&state, &endpoint, false))
     }
 
     /// `deleteWebhookEndpoint`: its deliveries still in flight end `endpoint_disabled`.
@@ -236,12 +229,12 @@ impl Store {
         Ok(endpoint.url.clone())
     }
 
-    pub(super) fn endpoint_view(
+    fn endpoint_state(
         &self,
         state: &State,
         endpoint: &Endpoint,
         with_subscriptions: bool,
-    ) -> EndpointView {
+    ) -> EndpointState {
         // Production keeps its failure counter out of the endpoint record (P11): the column stays 0.
         let window_start = failure_window_start(now());
         let failure_count = if self.behaviour.is_production() {
@@ -253,36 +246,11 @@ impl Store {
                 .filter(|t| **t >= window_start)
                 .count()
         };
-        EndpointView {
-            id: endpoint.id.to_string(),
-            deployment_id: self.deployment_id.clone(),
+        EndpointState {
+            endpoint: endpoint.clone(),
             app_slug: state.app_slug(endpoint.app_id),
-            url: endpoint.url.clone(),
-            description: endpoint.description.clone(),
-            headers: endpoint.headers.clone(),
-            is_active: endpoint.is_active,
-            max_retries: endpoint.max_retries,
-            timeout_seconds: endpoint.timeout_seconds,
-            failure_count: u32::try_from(failure_count).unwrap_or(u32::MAX),
-            last_failure_at: endpoint.last_failure_at.map(format_time),
-            auto_disabled: endpoint.auto_disabled,
-            auto_disabled_at: endpoint.auto_disabled_at.map(format_time),
-            rate_limit_config: endpoint.rate_limit.map(|r| RateLimitView {
-                duration_ms: r.duration_ms,
-                max_requests: r.max_requests,
-            }),
-            created_at: format_time(endpoint.created_at),
-            updated_at: format_time(endpoint.updated_at),
-            subscriptions: with_subscriptions.then(|| {
-                endpoint
-                    .subscriptions
-                    .iter()
-                    .map(|s| SubscriptionView {
-                        event_name: s.event_name.clone(),
-                        filter_rules: s.filter_rules.clone(),
-                    })
-                    .collect()
-            }),
+            failure_count: failure_count as u64,
+            with_subscriptions,
         }
     }
 }
@@ -293,7 +261,7 @@ impl State {
     fn subscriptions(
         &self,
         app_id: i64,
-        inputs: &[SubscriptionInput],
+        inputs: &[EventSubscriptionRequest],
     ) -> ApiResult<Vec<Subscription>> {
         if inputs.is_empty() {
             return Err(ApiError::bad_request(
@@ -320,7 +288,7 @@ impl State {
         &self,
         app_id: i64,
         app_slug: &str,
-        input: &SubscriptionInput,
+        input: &EventSubscriptionRequest,
     ) -> ApiResult<Subscription> {
         let event = self.app_event(app_id, &input.event_name).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -348,8 +316,8 @@ impl State {
 
 fn max_retries(value: Option<i64>) -> ApiResult<Option<u32>> {
     match value {
-        Some(n) if !MAX_RETRIES_RANGE.contains(&n) => Err(ApiError::bad_request(
-            "max_retries must be between 1 and 32",
+        Some(n) if !(MIN_RETRIES..=MAX_RETRIES).contains(&n) => Err(ApiError::bad_request(
+            format!("max_retries must be between {MIN_RETRIES} and {MAX_RETRIES}"),
         )),
         other => Ok(other.map(|n| n as u32)),
     }
@@ -411,7 +379,7 @@ pub(super) fn outbound_headers(stored: &Value) -> Vec<(String, String)> {
 }
 
 /// The throttle as given; a window or count below 1 throttles nothing (see [`RateLimit::applies`]).
-fn rate_limit(value: Option<RateLimitInput>) -> Option<RateLimit> {
+fn rate_limit(value: Option<RateLimitConfig>) -> Option<RateLimit> {
     value.map(|input| RateLimit {
         duration_ms: input.duration_ms,
         max_requests: input.max_requests,

@@ -23,7 +23,6 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
-use crate::views::Page;
 use crate::wire::IdGenerator;
 use model::{App, Catalog, Delivery, Endpoint, EndpointEvent, ReplayKey, ReplayTask, TaskIndex};
 use subscription_cache::SubscriptionCache;
@@ -61,6 +60,31 @@ impl Default for Timing {
 
 /// The window in which exhausted deliveries count towards deactivating an endpoint.
 const FAILURE_WINDOW_HOURS: i64 = 24;
+
+/// One page of records, cut from a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The records of the page.
+    pub data: Vec<T>,
+    /// Whether records follow the page.
+    pub has_more: bool,
+    /// The page size used.
+    pub limit: i64,
+    /// The offset used.
+    pub offset: i64,
+}
+
+impl<T> Page<T> {
+    /// The same page with each record mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            has_more: self.has_more,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
 
 /// A page request after validation: `limit` rows from `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +155,11 @@ impl Store {
     pub fn with_retention(mut self, retention: Retention) -> Self {
         self.retention = retention;
         self
+    }
+
+    /// The id of the one deployment, shown in answers.
+    pub fn deployment_id(&self) -> &str {
+        &self.deployment_id
     }
 
     /// Which server the store imitates.

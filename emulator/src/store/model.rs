@@ -101,7 +101,18 @@ pub struct Endpoint {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The state values of a delivery on the wire.
+/// An endpoint as answers show it: the record, its app's slug and the failures that count.
+#[derive(Debug, Clone)]
+pub struct EndpointState {
+    pub endpoint: Endpoint,
+    pub app_slug: String,
+    /// Exhausted deliveries within the failure window (production: always 0, P11).
+    pub failure_count: u64,
+    /// Whether answers list the subscriptions (list answers only).
+    pub with_subscriptions: bool,
+}
+
+/// The states of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DeliveryStatus {
     Pending,
@@ -113,32 +124,6 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Success => "success",
-            Self::Failed => "failed",
-            Self::PermanentlyFailed => "permanently_failed",
-            Self::Filtered => "filtered",
-            Self::EndpointDisabled => "endpoint_disabled",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Success,
-            Self::Failed,
-            Self::PermanentlyFailed,
-            Self::Filtered,
-            Self::EndpointDisabled,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-    }
-
     /// Whether more work is still to come for the delivery.
     pub fn in_flight(self) -> bool {
         matches!(self, Self::Pending | Self::Failed)
@@ -208,8 +193,42 @@ impl Delivery {
     }
 }
 
+/// The status of a row of the delivery log: a delivery's state, or what the service did to an
+/// endpoint (production lists both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowStatus {
+    Delivery(DeliveryStatus),
+    Endpoint(EndpointEventKind),
+}
+
+/// One row of the delivery log as answers show it.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    /// The delivery's id (an endpoint row's own id).
+    pub id: i64,
+    pub app_slug: String,
+    pub endpoint_id: i64,
+    pub event_name: String,
+    pub status: RowStatus,
+    pub http_status_code: Option<u16>,
+    pub response_time_ms: Option<u64>,
+    pub attempt_number: u32,
+    pub max_attempts: u32,
+    /// When the row's state was reached.
+    pub at: DateTime<Utc>,
+}
+
+/// A row of the delivery log with its payload and the endpoint's answer.
+#[derive(Debug, Clone)]
+pub struct DeliveryDetails {
+    pub row: DeliveryRow,
+    pub payload: Option<Value>,
+    pub response_body: Option<String>,
+    pub response_headers: Option<Map<String, Value>>,
+}
+
 /// What the service itself did to an endpoint, as production records it in the delivery log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EndpointEventKind {
     /// Reactivated through the API.
     Reactivated,
@@ -218,21 +237,6 @@ pub enum EndpointEventKind {
 }
 
 impl EndpointEventKind {
-    /// The kind whose log rows carry this status.
-    pub fn from_status(status: &str) -> Option<Self> {
-        [Self::Reactivated, Self::Deactivated]
-            .into_iter()
-            .find(|kind| kind.status() == status)
-    }
-
-    /// The status of its log row.
-    pub fn status(self) -> &'static str {
-        match self {
-            Self::Reactivated => "reactivated",
-            Self::Deactivated => "deactivated",
-        }
-    }
-
     /// The event name of its log row.
     pub fn event_name(self) -> &'static str {
         match self {
@@ -271,16 +275,6 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
     /// Whether the task still counts against the app's limit of running tasks.
     pub fn is_running(self) -> bool {
         matches!(self, Self::Queued | Self::Running)
@@ -311,6 +305,13 @@ impl ReplayTask {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.expires_at > now
     }
+}
+
+/// A replay task as answers show it, with its app's slug.
+#[derive(Debug, Clone)]
+pub struct ReplayTaskState {
+    pub app_slug: String,
+    pub task: ReplayTask,
 }
 
 /// An app's index of replay tasks: task ids in the order they were queued. The whole index expires

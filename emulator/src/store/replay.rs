@@ -6,29 +6,19 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::Value;
 
 use super::deliveries::NewDelivery;
-use super::model::{DeliveryStatus, ReplayKey, ReplayTask, TaskIndex, TaskStatus};
-use super::{later, paginate, PageRequest, State, Store};
+use super::model::{DeliveryStatus, ReplayKey, ReplayTask, ReplayTaskState, TaskIndex, TaskStatus};
+use super::{later, paginate, Page, PageRequest, State, Store};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
-use crate::requests::{ReplayByRangeRequest, ReplayRequest};
-use crate::views::{Page, ReplayTaskView};
-use crate::wire::{format_time, now, parse_time};
-
-/// Most ids one replay request may name.
-const MAX_REPLAY_IDS: usize = 500;
-/// Widest date range one replay request may cover.
-const MAX_REPLAY_RANGE_HOURS: i64 = 48;
-/// Most queued or running tasks per app.
-const MAX_RUNNING_TASKS: usize = 3;
+use crate::spec::{
+    ReplayDeliveriesByDateRange, ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
+    REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS as MAX_REPLAY_RANGE_HOURS,
+    REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS as MAX_REPLAY_IDS,
+    REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS as MAX_RUNNING_TASKS,
+};
+use crate::wire::{now, parse_time};
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_MINUTES: i64 = 30;
-/// The statuses a date-range replay may select.
-const REPLAYABLE_STATUSES: [DeliveryStatus; 4] = [
-    DeliveryStatus::Success,
-    DeliveryStatus::Failed,
-    DeliveryStatus::PermanentlyFailed,
-    DeliveryStatus::Filtered,
-];
 
 /// The answer to a replay request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,17 +83,22 @@ impl Store {
     /// `replayWebhookDelivery(ies)`: validates the request and either answers it (documented
     /// behaviour, idempotent repeats) or reserves its idempotency key (production: the task is
     /// queued by [`Store::finish_replay`], and a repeat meanwhile gets no task id).
-    pub fn start_replay(&self, app_slug: &str, request: ReplayRequest) -> ApiResult<ReplayStart> {
-        let key = request
-            .idempotency_key()
+    pub fn start_replay(
+        &self,
+        app_slug: &str,
+        request: ReplayWebhookDeliveriesRequest,
+    ) -> ApiResult<ReplayStart> {
+        let key = idempotency_key(&request)
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(str::to_string);
         let selection = match request {
-            ReplayRequest::ByIds(r) => Selection::Ids(validate_ids(
-                r.delivery_ids.iter().map(|id| id.0).collect(),
-            )?),
-            ReplayRequest::ByRange(r) => Selection::Range(validate_range(r)?),
+            ReplayWebhookDeliveriesRequest::ReplayDeliveriesByIds(r) => Selection::Ids(
+                validate_ids(r.delivery_ids.iter().map(|id| id.0).collect())?,
+            ),
+            ReplayWebhookDeliveriesRequest::ReplayDeliveriesByDateRange(r) => {
+                Selection::Range(validate_range(r)?)
+            }
         };
         let task_id = self.next_id();
         let created = now();
@@ -121,10 +116,10 @@ impl Store {
                 None => {}
             }
         }
-        if state.active_replays(app_id) >= MAX_RUNNING_TASKS {
-            return Err(ApiError::bad_request(
-                "Maximum 3 replay jobs can run at once for this app",
-            ));
+        if state.active_replays(app_id) as i64 >= MAX_RUNNING_TASKS {
+            return Err(ApiError::bad_request(format!(
+                "Maximum {MAX_RUNNING_TASKS} replay jobs can run at once for this app"
+            )));
         }
         let key = key.unwrap_or_else(|| format!("auto_{task_id}"));
         let expiry = created + ChronoDuration::minutes(IDEMPOTENCY_MINUTES);
@@ -256,7 +251,7 @@ impl Store {
         &self,
         app_slug: &str,
         page: PageRequest,
-    ) -> ApiResult<Page<ReplayTaskView>> {
+    ) -> ApiResult<Page<ReplayTaskState>> {
         let at = now();
         let mut state = self.lock();
         let app_id = state.app_id(app_slug)?;
@@ -280,7 +275,7 @@ impl Store {
             (page.data, page.has_more)
         };
         Ok(Page {
-            data: data.into_iter().map(|t| task_view(&slug, t)).collect(),
+            data: data.into_iter().map(|t| task_state(&slug, t)).collect(),
             has_more,
             limit: page.limit,
             offset: page.offset,
@@ -288,12 +283,12 @@ impl Store {
     }
 
     /// `getWebhookReplayTaskStatus`.
-    pub fn get_replay_task(&self, app_slug: &str, task_id: i64) -> ApiResult<ReplayTaskView> {
+    pub fn get_replay_task(&self, app_slug: &str, task_id: i64) -> ApiResult<ReplayTaskState> {
         let mut state = self.lock();
         state.expire_tasks(now(), self.behaviour);
         let app = state.app(app_slug)?;
         let task = state.app_task(app.id, task_id)?;
-        Ok(task_view(&app.slug, task))
+        Ok(task_state(&app.slug, task))
     }
 
     /// `cancelWebhookReplayTask`: a queued or running task stops before its next item.
@@ -443,14 +438,14 @@ fn validate_ids(ids: Vec<Option<i64>>) -> ApiResult<Vec<Option<i64>>> {
         ));
     }
     if ids.len() > MAX_REPLAY_IDS {
-        return Err(ApiError::bad_request(
-            "Maximum 500 delivery IDs are allowed per replay",
-        ));
+        return Err(ApiError::bad_request(format!(
+            "Maximum {MAX_REPLAY_IDS} delivery IDs are allowed per replay"
+        )));
     }
     Ok(ids)
 }
 
-fn validate_range(request: ReplayByRangeRequest) -> ApiResult<RangeSelection> {
+fn validate_range(request: ReplayDeliveriesByDateRange) -> ApiResult<RangeSelection> {
     let start = parse_time(&request.start_date)
         .ok_or_else(|| ApiError::bad_request("start_date must be an RFC 3339 date-time"))?;
     let end = match request.end_date.as_deref() {
@@ -464,17 +459,19 @@ fn validate_range(request: ReplayByRangeRequest) -> ApiResult<RangeSelection> {
         ));
     }
     if end - start > ChronoDuration::hours(MAX_REPLAY_RANGE_HOURS) {
-        return Err(ApiError::bad_request("Replay range cannot exceed 48 hours"));
+        return Err(ApiError::bad_request(format!(
+            "Replay range cannot exceed {MAX_REPLAY_RANGE_HOURS} hours"
+        )));
     }
     let status = match request.status.as_deref() {
         None => None,
         Some(raw) => Some(
-            DeliveryStatus::parse(raw)
-                .filter(|s| REPLAYABLE_STATUSES.contains(s))
+            ReplayStatusFilter::from_wire(raw)
+                .map(replayable_status)
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "status must be one of success, failed, permanently_failed, filtered",
-                    )
+                    let known: Vec<&str> =
+                        ReplayStatusFilter::ALL.iter().map(|s| s.as_str()).collect();
+                    ApiError::bad_request(format!("status must be one of {}", known.join(", ")))
                 })?,
         ),
     };
@@ -504,18 +501,29 @@ fn new_task(id: i64, app_id: i64, items: Vec<Option<i64>>, created: DateTime<Utc
     }
 }
 
-fn task_view(app_slug: &str, task: &ReplayTask) -> ReplayTaskView {
-    ReplayTaskView {
-        task_id: task.id.to_string(),
+fn task_state(app_slug: &str, task: &ReplayTask) -> ReplayTaskState {
+    ReplayTaskState {
         app_slug: app_slug.to_string(),
-        status: task.status.as_str(),
-        created_at: Some(format_time(task.created_at)),
-        started_at: task.started_at.map(format_time),
-        completed_at: task.completed_at.map(format_time),
-        total_count: task.items.len() as u64,
-        processed: task.processed,
-        replayed_count: task.replayed_count,
-        failed_count: task.failed_count,
-        last_delivery_id: task.last_delivery_id.map(|id| id.to_string()),
+        task: task.clone(),
+    }
+}
+
+/// The delivery state a date-range replay's `status` selects.
+fn replayable_status(filter: ReplayStatusFilter) -> DeliveryStatus {
+    match filter {
+        ReplayStatusFilter::Success => DeliveryStatus::Success,
+        ReplayStatusFilter::Failed => DeliveryStatus::Failed,
+        ReplayStatusFilter::PermanentlyFailed => DeliveryStatus::PermanentlyFailed,
+        ReplayStatusFilter::Filtered => DeliveryStatus::Filtered,
+    }
+}
+
+/// The idempotency key as given.
+fn idempotency_key(request: &ReplayWebhookDeliveriesRequest) -> Option<&str> {
+    match request {
+        ReplayWebhookDeliveriesRequest::ReplayDeliveriesByIds(r) => r.idempotency_key.as_deref(),
+        ReplayWebhookDeliveriesRequest::ReplayDeliveriesByDateRange(r) => {
+            r.idempotency_key.as_deref()
+        }
     }
 }
