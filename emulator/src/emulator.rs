@@ -15,8 +15,8 @@ use crate::delivery::{
     Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
     DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
 };
-use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
 use crate::fixtures::{self, StrictUrls};
+use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
 use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::requests::{
-    CreateAppRequest, CreateCatalogRequest, CreateEndpointRequest, EventDefinitionInput,
-    RateLimitInput, SubscriptionInput,
-};
 use crate::signing::SigningKey;
+use crate::spec::{
+    CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
+    EventSubscriptionRequest, RateLimitConfig, WebhookEventDefinition,
+};
 use crate::store::Store;
 use crate::url_policy;
 
@@ -200,15 +200,15 @@ impl Fixtures {
 }
 
 impl CatalogFixture {
-    fn into_request(self) -> CreateCatalogRequest {
-        CreateCatalogRequest {
+    fn into_request(self) -> CreateWebhookEventCatalogRequest {
+        CreateWebhookEventCatalogRequest {
             slug: self.slug,
             name: self.name,
             description: self.description,
             events: self
                 .events
                 .into_iter()
-                .map(|e| EventDefinitionInput {
+                .map(|e| WebhookEventDefinition {
                     name: e.name,
                     description: e.description,
                     group: e.group,
@@ -230,7 +230,7 @@ impl AppFixture {
                 .clone()
                 .unwrap_or_else(|| derived_secret(&slug));
             store
-                .create_app(CreateAppRequest {
+                .create_app(CreateWebhookAppRequest {
                     name: self.name.clone().unwrap_or_else(|| slug.clone()),
                     app_slug: Some(slug.clone()),
                     description: self.description.clone(),
@@ -261,22 +261,22 @@ impl AppFixture {
 }
 
 impl EndpointFixture {
-    fn into_request(self, app_slug: &str) -> CreateEndpointRequest {
-        CreateEndpointRequest {
+    fn into_request(self, app_slug: &str) -> CreateWebhookEndpointRequest {
+        CreateWebhookEndpointRequest {
             app_slug: app_slug.to_string(),
             url: self.url,
             subscriptions: self
                 .subscriptions
                 .into_iter()
                 .map(|s| match s {
-                    SubscriptionFixture::Name(event_name) => SubscriptionInput {
+                    SubscriptionFixture::Name(event_name) => EventSubscriptionRequest {
                         event_name,
                         filter_rules: None,
                     },
                     SubscriptionFixture::Filtered {
                         event_name,
                         filter_rules,
-                    } => SubscriptionInput {
+                    } => EventSubscriptionRequest {
                         event_name,
                         filter_rules,
                     },
@@ -286,7 +286,7 @@ impl EndpointFixture {
             headers: self.headers,
             max_retries: self.max_retries,
             timeout_seconds: self.timeout_seconds,
-            rate_limit_config: self.rate_limit.map(|r| RateLimitInput {
+            rate_limit_config: self.rate_limit.map(|r| RateLimitConfig {
                 duration_ms: r.duration_ms,
                 max_requests: r.max_requests,
             }),

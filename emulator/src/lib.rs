@@ -57,8 +57,8 @@ mod replay;
 mod resolve;
 mod serve;
 mod signing;
-mod state_file;
 mod spec;
+mod state_file;
 mod store;
 #[cfg(feature = "tls")]
 mod tls;

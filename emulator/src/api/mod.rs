@@ -7,7 +7,7 @@ mod conformance;
 mod deliveries;
 mod endpoints;
 mod extract;
-mod map;
+pub(crate) mod map;
 mod rate_limit;
 mod replay;
 mod stats;

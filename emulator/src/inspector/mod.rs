@@ -16,8 +16,10 @@ use axum::Router;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::api::{self, Ctx};
+use crate::api::{self, map, Ctx};
 use crate::inbox::Inboxes;
+use crate::store::model::RowStatus;
+use crate::store::SentRequest;
 use crate::wire::parse_id;
 
 /// Where the page is served.
@@ -102,11 +104,52 @@ async fn sent_request(
 ) -> Response {
     let sent = parse_id(&id).and_then(|id| inspector.ctx.store.sent_request(&slug, id));
     match sent {
-        Some(sent) => json_response(StatusCode::OK, &sent),
+        Some(sent) => json_response(StatusCode::OK, &SentRequestView::from(sent)),
         None => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": "no such delivery retained for this app"}),
         ),
+    }
+}
+
+/// A delivery's request and attempts as the page reads them: times in RFC 3339, statuses by their
+/// wire names.
+#[derive(Serialize)]
+struct SentRequestView {
+    body: String,
+    attempts: Vec<AttemptView>,
+}
+
+#[derive(Serialize)]
+struct AttemptView {
+    at: String,
+    status: &'static str,
+    url: String,
+    status_code: Option<u16>,
+    response_time_ms: u64,
+    response_body: Option<String>,
+    error: Option<&'static str>,
+}
+
+impl From<SentRequest> for SentRequestView {
+    fn from(sent: SentRequest) -> Self {
+        let attempts = sent
+            .attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                at: crate::wire::format_time_millis(a.at),
+                status: map::row_status(RowStatus::Delivery(a.status)).as_str(),
+                url: a.url,
+                status_code: a.status_code,
+                response_time_ms: a.response_time_ms,
+                response_body: a.response_body,
+                error: a.error,
+            })
+            .collect();
+        SentRequestView {
+            body: sent.body,
+            attempts,
+        }
     }
 }
 

@@ -1,16 +1,17 @@
 //! What the inspector page shows beyond the API: every attempt of a delivery.
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 
+use super::model::DeliveryStatus;
 use super::Store;
 
 /// One attempt of a delivery as the inspector shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct AttemptRecord {
-    /// When the attempt's outcome was recorded (RFC 3339).
-    pub at: String,
+    /// When the attempt's outcome was recorded.
+    pub at: DateTime<Utc>,
     /// The state the delivery entered with it.
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     /// The URL it was sent to.
     pub url: String,
     /// The response status; `None` when no response came.
@@ -24,7 +25,7 @@ pub struct AttemptRecord {
 }
 
 /// A delivery's request as it is sent on every attempt.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct SentRequest {
     /// The body, byte for byte (UTF-8).
     pub body: String,
@@ -48,8 +49,8 @@ impl Store {
             .filter_map(|row| {
                 let attempt = row.attempt.as_ref()?;
                 Some(AttemptRecord {
-                    at: crate::wire::format_time_millis(row.at),
-                    status: row.status.as_str(),
+                    at: row.at,
+                    status: row.status,
                     url: attempt.url.clone(),
                     status_code: attempt.status_code,
                     response_time_ms: attempt.response_time_ms,

@@ -29,6 +29,7 @@ use subscription_cache::SubscriptionCache;
 
 pub use apps::normalize_slug;
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
+pub use inspect::SentRequest;
 pub use replay::{ReplayCreated, ReplayItem, ReplayStart};
 pub use retention::{Retention, RESPONSE_BODY_READ_LIMIT, TRUNCATION_MARK};
 
