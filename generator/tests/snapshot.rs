@@ -10,11 +10,11 @@ use wacht_webhooks_generator::{generate, load_checked};
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/client.rs");
 
 /// Set to `1` to rewrite the snapshot instead of comparing with it.
-const REFRESH_VAR: &str = "WACHT_REFRESH_SNAPSHOT";
+const REFRESH_VAR: &str = "UPDATE_SNAPSHOTS";
 
 /// The one command that refreshes the snapshot, run from the repository root.
 const REFRESH: &str =
-    "WACHT_REFRESH_SNAPSHOT=1 cargo test -p wacht-webhooks-generator --test snapshot";
+    "UPDATE_SNAPSHOTS=1 cargo test -p wacht-webhooks-generator --test snapshot";
 
 #[test]
 fn the_generated_client_matches_the_checked_in_snapshot() {
