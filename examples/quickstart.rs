@@ -22,8 +22,8 @@ use tokio::sync::{Mutex, mpsc};
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
     CreateWebhookEventCatalogRequest, DeliveryStatus, ListWebhookDeliveriesOptions,
-    TimeseriesInterval, TriggerWebhookEventRequest, VerifyError, Webhook, WebhookAnalyticsOptions,
-    WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks,
+    TimeseriesInterval, TriggerWebhookEventRequest, VerifyError, WaitOptions, Webhook,
+    WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks,
 };
 use wacht_webhooks_emulator::Emulator;
 
@@ -182,7 +182,13 @@ async fn main() -> Result {
         .await?;
     let task_id = queued.task_id.ok_or("the replay started no task")?;
     let task = webhooks
-        .wait_for_replay_task(slug, &task_id, Duration::from_millis(20), PATIENCE)
+        .wait_for_replay_task(
+            slug,
+            &task_id,
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(20))
+                .timeout(PATIENCE),
+        )
         .await?;
     let (headers, body) = receiver.next().await?;
     let event = verifier.verify(&headers, &body)?;

@@ -29,6 +29,7 @@
 //! [`replay`], [`builders`] and [`webhook`] (verifying what you receive).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]
 #[allow(
@@ -47,18 +48,22 @@ pub mod builders;
 pub mod client;
 pub mod error;
 pub mod pagination;
+mod poll;
 pub mod replay;
+mod retry;
+mod tls;
 mod transport;
 pub mod webhook;
 
 pub use builders::ReplayWebhookDeliveriesRequest;
-pub use client::{Client, ClientBuilder, Webhooks};
+pub use client::{Client, ClientBuilder, RetryPolicy, Webhooks};
 pub use error::{Error, ErrorKind};
 pub use generated::options::*;
 pub use generated::types::*;
 pub use pagination::Page;
-pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary};
+pub use replay::{ReplayBuilder, ReplayJob, ReplaySummary, WaitOptions};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use webhook::VerifiedWebhook;
 pub use webhook::{VerifyError, Webhook, WebhookEvent};
 

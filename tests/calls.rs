@@ -12,10 +12,11 @@ use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
     DeliveryStatus, ErrorKind, EventSubscription, EventSubscriptionRequest, ListWebhookAppsOptions,
     ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions,
-    RateLimitConfig, ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest,
-    TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest,
-    UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, VerifyError, Webhook,
-    WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions,
+    RateLimitConfig, ReplayStatusFilter, ReplayTaskState, ReplayWebhookDeliveriesRequest,
+    TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest,
+    UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest,
+    VerifyError, WaitOptions, Webhook, WebhookAnalyticsOptions, WebhookEventDefinition,
+    WebhookTimeseriesOptions,
 };
 
 use common::*;
@@ -197,7 +198,7 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
                 .header("x-team", "crm")
                 .max_retries(5)
                 .timeout_seconds(10)
-                .rate_limit(1000, 50),
+                .rate_limit(50, std::time::Duration::from_secs(1)),
         )
         .await
         .unwrap();
@@ -585,7 +586,11 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     assert_eq!(queued.status, ReplayTaskState::Queued);
     let task_id = queued.task_id.expect("a task id");
     let task = w
-        .wait_for_replay_task(slug, &task_id, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &task_id,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -603,7 +608,7 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     // replay_webhook_deliveries: by date range with filters, deduplicated by its key.
     let range = || {
         ReplayWebhookDeliveriesRequest::by_date_range(Utc::now() - Span::hours(1), None)
-            .status(DeliveryStatus::Success)
+            .status(ReplayStatusFilter::Success)
             .event_name(ORDER_PAID)
             .endpoint_id(&big.id)
             .idempotency_key("store-range")
@@ -611,7 +616,11 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     let queued = w.replay_webhook_deliveries(slug, range()).await.unwrap();
     let task_id = queued.task_id.expect("a task id");
     let task = w
-        .wait_for_replay_task(slug, &task_id, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &task_id,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!((task.total_count, task.replayed_count), (1, 1));
@@ -1035,7 +1044,11 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
 
     // get_webhook_replay_task_status
     let done = w
-        .wait_for_replay_task(slug, &short, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &short,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(done.status, ReplayTaskState::Completed);
@@ -1061,7 +1074,11 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
     assert_eq!(answer.status, ReplayTaskState::Cancelled);
     assert_eq!(answer.message, "Replay task cancellation requested");
     let cancelled = w
-        .wait_for_replay_task(slug, &long, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &long,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(cancelled.status, ReplayTaskState::Cancelled);
