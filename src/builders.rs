@@ -328,6 +328,18 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_count_whole_milliseconds_and_never_overflow() {
+        let per = RateLimitConfig::per;
+        let config = per(20, Duration::from_micros(2500));
+        assert_eq!((config.max_requests, config.duration_ms), (20, 2));
+        assert_eq!(per(u32::MAX, Duration::MAX).duration_ms, i64::MAX);
+        assert_eq!(
+            per(u32::MAX, Duration::MAX).max_requests,
+            i64::from(u32::MAX)
+        );
+    }
+
+    #[test]
     fn by_ids_rejects_filters_and_empty_lists() {
         let err = ReplayWebhookDeliveriesRequest::by_ids(["1"])
             .status(ReplayStatusFilter::Failed)
