@@ -1,18 +1,5 @@
-//! The TLS of the built-in HTTP client, chosen by the crate's features.
-//!
-//! `rustls` (the default) uses rustls with the *ring* crypto provider and the operating system's
-//! certificate verifier (`rustls-platform-verifier`). *ring* rather than reqwest's default
-//! `aws-lc-rs` because `aws-lc-sys` is a large C build (cmake on some platforms) in every
-//! downstream build; *ring* builds with the C compiler alone and offers the TLS 1.2 and 1.3 cipher
-//! suites HTTPS APIs use. The client's own TLS configuration names *ring* explicitly. Because
-//! reqwest is then built without a provider of its own (`rustls-no-provider`), other reqwest
-//! clients of the same program that rely on reqwest's default provider would find none and
-//! panic; so when the program has not installed a process-wide default rustls provider, building
-//! a client installs *ring* as that default. A program that installs another provider first keeps
-//! it.
-//!
-//! `native-tls` uses the platform's TLS (OpenSSL on Linux, Security.framework on macOS, SChannel on
-//! Windows). With both features, rustls is used.
+//! The TLS of the built-in HTTP client, chosen by the crate's features; the crate docs' "Features"
+//! section says why rustls uses *ring* and installs it as the process default when there is none.
 
 use crate::Error;
 
