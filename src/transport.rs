@@ -4,7 +4,6 @@
 //! The generated client hands each built request to [`Transport::execute`] through progenitor's
 //! `exec` hook, so retries and tracing apply to every operation without touching generated code.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -119,14 +118,8 @@ impl Transport {
             attempt = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        if span.is_none() {
-            // Nothing wants the span (no subscriber, and no `log` fallback compiled in): skip
-            // entering and leaving it on every poll.
-            self.attempts(client, request, operation, span).await
-        } else {
-            let attempts = self.attempts(client, request, operation, span.clone());
-            attempts.instrument(span).await
-        }
+        let attempts = self.attempts(client, request, operation, span.clone());
+        attempts.instrument(span).await
     }
 
     async fn attempts(
@@ -136,26 +129,22 @@ impl Transport {
         operation: &'static str,
         span: tracing::Span,
     ) -> reqwest::Result<reqwest::Response> {
-        // The clock is read only when something (a subscriber, or the `log` fallback) can
-        // record the duration, or a retry budget needs it.
-        let recording = !span.is_none();
-        let started = (recording || self.policy.budget.is_some()).then(Instant::now);
+        let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            // Bodies are bytes, so a copy shares them; a streaming body could not be retried.
             let spare = (attempt <= self.policy.max_retries)
-                .then(|| spare_copy(&request))
+                .then(|| request.try_clone())
                 .flatten();
             let result = match client.execute(request).await {
                 Ok(response) => read_error_body(response, self.max_response_body).await,
                 Err(err) => Err(err),
             };
-            if let (true, Some(started)) = (recording, started) {
-                span.record("attempt", attempt);
-                span.record("duration_ms", started.elapsed().as_millis() as u64);
-                if let Ok(answer) = &result {
-                    span.record("status", answer.response.status().as_u16());
-                }
+            span.record("attempt", attempt);
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            if let Ok(answer) = &result {
+                span.record("status", answer.response.status().as_u16());
             }
             let next = match (&spare, &result) {
                 (Some(_), _) => self.within_budget(self.next(&result, operation, attempt), started),
@@ -206,14 +195,14 @@ impl Transport {
     }
 
     /// `next`, unless its wait would end after the policy's budget for the call.
-    fn within_budget(&self, next: Next, started: Option<Instant>) -> Next {
-        match (next, self.policy.budget, started) {
-            (Next::RetryAfter(wait), Some(budget), Some(started))
+    fn within_budget(&self, next: Next, started: Instant) -> Next {
+        match (next, self.policy.budget) {
+            (Next::RetryAfter(wait), Some(budget))
                 if started.elapsed().saturating_add(wait) > budget =>
             {
                 Next::Done
             }
-            (next, _, _) => next,
+            (next, _) => next,
         }
     }
 }
@@ -225,20 +214,6 @@ fn retried_status(policy: &RetryPolicy, status: StatusCode) -> bool {
         502..=504 => policy.retries(ErrorKind::Server),
         _ => false,
     }
-}
-
-/// A copy of `request` to retry with, as `Request::try_clone` makes it but cheaper for the
-/// common bodiless request: `try_clone` always allocates a per-request timeout slot, even for a
-/// request that has none. The generated client's requests carry no other per-request setting;
-/// one with a body or a timeout is copied by `try_clone` itself (it shares the body's bytes).
-fn spare_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    if request.body().is_some() || request.timeout().is_some() {
-        return request.try_clone();
-    }
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    Some(copy)
 }
 
 /// Refuses a request whose path lost the shape of its operation's template.
@@ -268,24 +243,9 @@ fn check_path(base_url: &str, path: &str, operation: &str) -> Result<(), String>
     }
 }
 
-/// The path of a base URL as the URL parser leaves it. Read from the text when it is plainly
-/// already in that form (no dots, escapes or query: `https://host:port[/prefix]`), which spares a
-/// URL parse on every call; parsed otherwise.
-fn base_path(base_url: &str) -> Cow<'_, str> {
-    let after_scheme = base_url
-        .strip_prefix("https://")
-        .or_else(|| base_url.strip_prefix("http://"));
-    if let Some(after_scheme) = after_scheme {
-        let raw = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-        let plain = raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'));
-        if plain {
-            return Cow::Borrowed(raw);
-        }
-    }
-    reqwest::Url::parse(base_url)
-        .map_or(Cow::Borrowed(""), |url| Cow::Owned(url.path().to_string()))
+/// The path of a base URL as the URL parser leaves it.
+fn base_path(base_url: &str) -> String {
+    reqwest::Url::parse(base_url).map_or_else(|_| String::new(), |url| url.path().to_string())
 }
 
 /// Whether `path` is `template` with each `{param}` replaced by one or more characters other than
@@ -544,7 +504,7 @@ mod tests {
             max_response_body: 1024,
             per_request: None,
         };
-        let started = Some(Instant::now());
+        let started = Instant::now();
         let short = transport.within_budget(Next::RetryAfter(Duration::from_millis(10)), started);
         assert!(matches!(short, Next::RetryAfter(_)));
         let long = transport.within_budget(Next::RetryAfter(Duration::from_secs(2)), started);
@@ -652,49 +612,6 @@ mod tests {
         assert!(!has_shape(b"/x//y", b"/x/{p}/y"));
         assert!(!has_shape(b"/x/ab/y/", b"/x/{p}/y"));
         assert!(!has_shape(b"/x/ab", b"/x/{p}/y"));
-    }
-
-    #[test]
-    fn spare_copies_are_the_request() {
-        let client = crate::tls::configure(reqwest::Client::builder())
-            .unwrap()
-            .build()
-            .unwrap();
-        let request = client
-            .put("http://127.0.0.1:1/webhooks/event-catalogs/a%2Fb?x=1")
-            .header("api-version", "1.0.0")
-            .json(&serde_json::json!({"name": "B"}))
-            .build()
-            .unwrap();
-        let copy = spare_copy(&request).unwrap();
-        assert_eq!(copy.method(), request.method());
-        assert_eq!(copy.url(), request.url());
-        assert_eq!(copy.headers(), request.headers());
-        assert_eq!(copy.version(), request.version());
-        assert_eq!(copy.timeout(), None);
-        let bytes = |r: &reqwest::Request| r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
-        assert_eq!(bytes(&copy), bytes(&request));
-        assert!(bytes(&copy).is_some());
-        let bare = client
-            .get("http://127.0.0.1:1/webhooks/apps/a%20b")
-            .header("api-version", "1.0.0")
-            .build()
-            .unwrap();
-        let copy = spare_copy(&bare).unwrap();
-        assert_eq!(
-            (copy.method(), copy.url(), copy.headers(), copy.version()),
-            (bare.method(), bare.url(), bare.headers(), bare.version())
-        );
-        assert!(copy.body().is_none() && copy.timeout().is_none());
-        let timed = client
-            .get("http://127.0.0.1:1/")
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap();
-        assert_eq!(
-            spare_copy(&timed).unwrap().timeout(),
-            Some(&Duration::from_secs(3))
-        );
     }
 
     #[test]
