@@ -704,13 +704,13 @@ impl Webhooks {
     /// ```no_run
     /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
     /// use chrono::{Duration, Utc};
-    /// use wacht_webhooks::{DeliveryStatus, ReplayWebhookDeliveriesRequest};
+    /// use wacht_webhooks::{ReplayStatusFilter, ReplayWebhookDeliveriesRequest};
     /// let start = Utc::now() - Duration::hours(6);
     /// let queued = webhooks
     ///     .replay_webhook_deliveries(
     ///         "billing",
     ///         ReplayWebhookDeliveriesRequest::by_date_range(start, None)
-    ///             .status(DeliveryStatus::Failed)
+    ///             .status(ReplayStatusFilter::Failed)
     ///             .idempotency_key("incident-42"),
     ///     )
     ///     .await?;
