@@ -15,13 +15,19 @@ use serde_json::json;
 use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
     ListWebhookDeliveriesOptions, TimeseriesInterval, TriggerWebhookEventRequest, VerifyError,
-    Webhook, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions,
+    WaitOptions, Webhook, WebhookAnalyticsOptions, WebhookEventDefinition,
+    WebhookTimeseriesOptions,
 };
 use wacht_webhooks_emulator::Emulator;
 
 /// How often and how long the tour polls a delivery.
 const POLL: Duration = Duration::from_millis(20);
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// How often to ask and for how long, for waits that settle quickly on the emulator.
+fn patient() -> WaitOptions {
+    WaitOptions::new().poll_interval(POLL).timeout(PATIENCE)
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -105,7 +111,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let sent = trigger("invoice.paid", json!({"invoice": "in_3", "amount": 990})).await?;
     let mut failed = None;
     for id in &sent.delivery_ids {
-        let delivery = webhooks.wait_for_delivery(slug, id, POLL, PATIENCE).await?;
+        let delivery = webhooks.wait_for_delivery(slug, id, patient()).await?;
         failed = failed.or((delivery.endpoint_id == down.id).then_some(delivery));
     }
     let failed = failed.ok_or("no delivery to the broken endpoint")?;
@@ -118,7 +124,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?;
     let task_id = replay.task_id.ok_or("the replay started no task")?;
     let task = webhooks
-        .wait_for_replay_task(slug, &task_id, POLL, PATIENCE)
+        .wait_for_replay_task(slug, &task_id, patient())
         .await?;
     let received = flaky.wait_for(2).await?;
     let event = verifier.verify(&received[1].headers, &received[1].body)?;

@@ -25,7 +25,7 @@ use serde_json::json;
 use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
     CreateWebhookEventCatalogRequest, DeliveryStatus, ListWebhookDeliveriesOptions,
-    TriggerWebhookEventRequest, WebhookEventDefinition, Webhooks,
+    TriggerWebhookEventRequest, WaitOptions, WebhookEventDefinition, Webhooks,
 };
 use wacht_webhooks_emulator::{DEFAULT_API_KEY, Emulator};
 
@@ -82,7 +82,11 @@ async fn replay_failed(webhooks: &Webhooks, app_slug: &str) -> Result<i64> {
         .await?;
     println!("{} replay tasks started", job.task_ids().len());
     let summary = job
-        .wait(Duration::from_millis(200), Duration::from_secs(600))
+        .wait(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(200))
+                .timeout(Duration::from_secs(600)),
+        )
         .await?;
     println!(
         "replayed {} of {} ({} skipped: endpoint gone, inactive or unsubscribed, or still in flight)",

@@ -3,16 +3,18 @@
 //! `event`) and the replay request, whose two wire shapes share one builder. Also
 //! [`WebhookEndpoint::header`], the reading side of `header`.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Error;
 use crate::generated::types::{
     self, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest, EventSubscriptionRequest,
     RateLimitConfig, ReplayStatusFilter, TriggerWebhookEventRequest, UpdateWebhookEndpointRequest,
     WebhookEndpoint, WebhookEventDefinition,
 };
-use crate::{DeliveryStatus, Error};
 
 impl CreateWebhookEndpointRequest {
     /// Subscribes the endpoint to `event_name`, every payload.
@@ -40,10 +42,28 @@ impl CreateWebhookEndpointRequest {
         self
     }
 
-    /// Throttles sends to at most `max_requests` per `duration_ms` milliseconds.
-    pub fn rate_limit(mut self, duration_ms: i64, max_requests: i64) -> Self {
-        self.rate_limit_config = Some(RateLimitConfig::new(duration_ms, max_requests));
+    /// Throttles sends to at most `max_requests` per `window` (see [`RateLimitConfig::per`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wacht_webhooks::CreateWebhookEndpointRequest;
+    /// let request = CreateWebhookEndpointRequest::new("https://example.com/hooks")
+    ///     .rate_limit(20, Duration::from_secs(1));
+    /// assert_eq!(request.rate_limit_config.unwrap().duration_ms, 1000);
+    /// ```
+    pub fn rate_limit(mut self, max_requests: u32, window: Duration) -> Self {
+        self.rate_limit_config = Some(RateLimitConfig::per(max_requests, window));
         self
+    }
+}
+
+impl RateLimitConfig {
+    /// At most `max_requests` sends per `window`. The wire counts the window in whole
+    /// milliseconds: a sub-millisecond remainder is dropped, and a window too long for the wire's
+    /// 64-bit count is sent as the longest it can carry.
+    pub fn per(max_requests: u32, window: Duration) -> Self {
+        let millis = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        RateLimitConfig::new(millis, i64::from(max_requests))
     }
 }
 
@@ -105,14 +125,67 @@ impl TriggerWebhookEventRequest {
     }
 }
 
-/// Which deliveries a replay request selects.
+/// Which deliveries a replay selects: the one selection of [`ReplayWebhookDeliveriesRequest`] and
+/// of the jobs [`crate::Webhooks::replay`] splits into such requests.
 #[derive(Debug, Clone, PartialEq)]
-enum Selection {
+pub(crate) enum Selection {
     Ids(Vec<String>),
     Range {
         start: DateTime<Utc>,
         end: Option<DateTime<Utc>>,
     },
+}
+
+/// The filters of a date-range replay.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Filters {
+    pub(crate) status: Option<ReplayStatusFilter>,
+    pub(crate) event_name: Option<String>,
+    pub(crate) endpoint_id: Option<String>,
+}
+
+impl Filters {
+    /// The name of the first filter that is set.
+    fn first_set(&self) -> Option<&'static str> {
+        [
+            self.status.as_ref().map(|_| "status"),
+            self.event_name.as_ref().map(|_| "event_name"),
+            self.endpoint_id.as_ref().map(|_| "endpoint_id"),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    }
+}
+
+impl Selection {
+    /// The one check of a replay's selection and filters, for single requests and jobs alike.
+    pub(crate) fn check(&self, filters: &Filters, operation: &'static str) -> Result<(), Error> {
+        match self {
+            Selection::Ids(ids) => {
+                if let Some(filter) = filters.first_set() {
+                    return Err(Error::invalid_input(
+                        operation,
+                        format!(
+                            "`{filter}` filters date-range replays only; a replay by ids replays exactly the ids given"
+                        ),
+                    ));
+                }
+                if ids.is_empty() {
+                    return Err(Error::invalid_input(operation, "no delivery ids to replay"));
+                }
+                Ok(())
+            }
+            Selection::Range {
+                start,
+                end: Some(end),
+            } if end < start => Err(Error::invalid_input(
+                operation,
+                format!("the range ends ({end}) before it starts ({start})"),
+            )),
+            Selection::Range { .. } => Ok(()),
+        }
+    }
 }
 
 /// A replay request: deliveries by id, or by a window of time with optional filters.
@@ -124,30 +197,36 @@ enum Selection {
 ///
 /// ```
 /// use chrono::{Duration, Utc};
-/// use wacht_webhooks::{DeliveryStatus, ReplayWebhookDeliveriesRequest};
+/// use wacht_webhooks::{ReplayStatusFilter, ReplayWebhookDeliveriesRequest};
 ///
 /// let by_ids = ReplayWebhookDeliveriesRequest::by_ids(["7291834471203418112", "7291834471203418113"]);
 /// let by_range = ReplayWebhookDeliveriesRequest::by_date_range(Utc::now() - Duration::hours(2), None)
-///     .status(DeliveryStatus::PermanentlyFailed)
+///     .status(ReplayStatusFilter::PermanentlyFailed)
 ///     .event_name("invoice.paid")
 ///     .idempotency_key("incident-42");
+/// ```
+///
+/// The status filter takes only the states the server can select for a replay, so a state it
+/// would refuse (`pending`, `reactivated`, ...) does not compile:
+///
+/// ```compile_fail
+/// use chrono::Utc;
+/// use wacht_webhooks::{DeliveryStatus, ReplayWebhookDeliveriesRequest};
+/// let request = ReplayWebhookDeliveriesRequest::by_date_range(Utc::now(), None)
+///     .status(DeliveryStatus::Reactivated);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayWebhookDeliveriesRequest {
     selection: Selection,
-    status: Option<DeliveryStatus>,
-    event_name: Option<String>,
-    endpoint_id: Option<String>,
+    filters: Filters,
     idempotency_key: Option<String>,
 }
 
 impl ReplayWebhookDeliveriesRequest {
-    fn new(selection: Selection) -> Self {
+    pub(crate) fn new(selection: Selection, filters: Filters) -> Self {
         ReplayWebhookDeliveriesRequest {
             selection,
-            status: None,
-            event_name: None,
-            endpoint_id: None,
+            filters,
             idempotency_key: None,
         }
     }
@@ -158,30 +237,30 @@ impl ReplayWebhookDeliveriesRequest {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        Self::new(Selection::Ids(ids.into_iter().map(Into::into).collect()))
+        let ids = ids.into_iter().map(Into::into).collect();
+        Self::new(Selection::Ids(ids), Filters::default())
     }
 
     /// Replays the deliveries created from `start` to `end` (default: now), at most 48 hours.
     pub fn by_date_range(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Self {
-        Self::new(Selection::Range { start, end })
+        Self::new(Selection::Range { start, end }, Filters::default())
     }
 
-    /// Only deliveries whose latest state is `status`, one of the values the spec's
-    /// `ReplayStatusFilter` allows (date-range replays only).
-    pub fn status(mut self, status: impl Into<DeliveryStatus>) -> Self {
-        self.status = Some(status.into());
+    /// Only deliveries whose latest state is `status` (date-range replays only).
+    pub fn status(mut self, status: ReplayStatusFilter) -> Self {
+        self.filters.status = Some(status);
         self
     }
 
     /// Only deliveries of this event (date-range replays only).
     pub fn event_name(mut self, event_name: impl Into<String>) -> Self {
-        self.event_name = Some(event_name.into());
+        self.filters.event_name = Some(event_name.into());
         self
     }
 
     /// Only deliveries to this endpoint (date-range replays only).
     pub fn endpoint_id(mut self, endpoint_id: impl Into<String>) -> Self {
-        self.endpoint_id = Some(endpoint_id.into());
+        self.filters.endpoint_id = Some(endpoint_id.into());
         self
     }
 
@@ -202,73 +281,28 @@ impl ReplayWebhookDeliveriesRequest {
         self,
         operation: &'static str,
     ) -> Result<types::ReplayWebhookDeliveriesRequest, Error> {
+        self.selection.check(&self.filters, operation)?;
         let key = self.idempotency_key.unwrap_or_else(fresh_idempotency_key);
-        match self.selection {
-            Selection::Ids(ids) => {
-                let filters = [
-                    self.status.as_ref().map(|_| "status"),
-                    self.event_name.as_ref().map(|_| "event_name"),
-                    self.endpoint_id.as_ref().map(|_| "endpoint_id"),
-                ];
-                if let Some(filter) = filters.into_iter().flatten().next() {
-                    return Err(Error::invalid_input(
-                        operation,
-                        format!(
-                            "`{filter}` filters date-range replays only; a replay by ids replays exactly the ids given"
-                        ),
-                    ));
-                }
-                if ids.is_empty() {
-                    return Err(Error::invalid_input(operation, "no delivery ids to replay"));
-                }
-                Ok(types::ReplayDeliveriesByIds::new()
-                    .delivery_ids(ids)
-                    .idempotency_key(key)
-                    .into())
-            }
+        Ok(match self.selection {
+            Selection::Ids(ids) => types::ReplayDeliveriesByIds::new()
+                .delivery_ids(ids)
+                .idempotency_key(key)
+                .into(),
             Selection::Range { start, end } => {
-                if end.is_some_and(|end| end < start) {
-                    return Err(Error::invalid_input(
-                        operation,
-                        format!(
-                            "the range ends ({}) before it starts ({start})",
-                            end.unwrap_or(start)
-                        ),
-                    ));
-                }
                 let mut body = types::ReplayDeliveriesByDateRange::new(start).idempotency_key(key);
                 body.end_date = end;
-                body.event_name = self.event_name;
-                body.endpoint_id = self.endpoint_id;
-                body.status = self
-                    .status
-                    .map(|s| replay_status(operation, &s))
-                    .transpose()?;
-                Ok(body.into())
+                body.event_name = self.filters.event_name;
+                body.endpoint_id = self.filters.endpoint_id;
+                body.status = self.filters.status;
+                body.into()
             }
-        }
+        })
     }
 }
 
-/// The replay route's status filter, or an error naming the statuses it accepts.
-pub(crate) fn replay_status(
-    operation: &'static str,
-    status: &DeliveryStatus,
-) -> Result<ReplayStatusFilter, Error> {
-    status.as_str().parse::<ReplayStatusFilter>().map_err(|_| {
-        Error::invalid_input(
-            operation,
-            format!(
-                "deliveries in state `{status}` cannot be selected for replay; use one of {}",
-                ReplayStatusFilter::VALUES.join(", ")
-            ),
-        )
-    })
-}
-
-/// A random idempotency key, `rust_` and 32 hex digits.
+/// A random idempotency key: `rust_` and a UUID v4 as 32 hex digits.
 pub(crate) fn fresh_idempotency_key() -> String {
-    format!("rust_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+    format!("rust_{}", uuid::Uuid::new_v4().simple())
 }
 
 #[cfg(test)]
@@ -282,7 +316,7 @@ mod tests {
             .subscribe("a")
             .subscribe_filtered("b", json!({"x": 1}))
             .header("x-team", "pay")
-            .rate_limit(1000, 5);
+            .rate_limit(5, std::time::Duration::from_secs(1));
         let body = serde_json::to_value(&request).unwrap();
         assert_eq!(body["subscriptions"][0]["event_name"], "a");
         assert_eq!(body["subscriptions"][1]["filter_rules"], json!({"x": 1}));
@@ -294,9 +328,21 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_count_whole_milliseconds_and_never_overflow() {
+        let per = RateLimitConfig::per;
+        let config = per(20, Duration::from_micros(2500));
+        assert_eq!((config.max_requests, config.duration_ms), (20, 2));
+        assert_eq!(per(u32::MAX, Duration::MAX).duration_ms, i64::MAX);
+        assert_eq!(
+            per(u32::MAX, Duration::MAX).max_requests,
+            i64::from(u32::MAX)
+        );
+    }
+
+    #[test]
     fn by_ids_rejects_filters_and_empty_lists() {
         let err = ReplayWebhookDeliveriesRequest::by_ids(["1"])
-            .status(DeliveryStatus::Failed)
+            .status(ReplayStatusFilter::Failed)
             .into_wire("replay")
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
@@ -309,7 +355,7 @@ mod tests {
     }
 
     #[test]
-    fn range_rejects_end_before_start_and_unreplayable_statuses() {
+    fn range_rejects_end_before_start() {
         let now = Utc::now();
         let err = ReplayWebhookDeliveriesRequest::by_date_range(
             now,
@@ -318,13 +364,12 @@ mod tests {
         .into_wire("replay")
         .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
-        let err = ReplayWebhookDeliveriesRequest::by_date_range(now, None)
-            .status(DeliveryStatus::Pending)
+        assert!(err.to_string().contains("before it starts"), "{err}");
+        let body = ReplayWebhookDeliveriesRequest::by_date_range(now, None)
+            .status(ReplayStatusFilter::Filtered)
             .into_wire("replay")
-            .unwrap_err();
-        assert!(err.to_string().contains("pending"), "{err}");
-        let accepted = ReplayStatusFilter::VALUES.join(", ");
-        assert!(err.to_string().contains(&accepted), "{err}");
+            .unwrap();
+        assert_eq!(serde_json::to_value(&body).unwrap()["status"], "filtered");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use progenitor_client::ResponseValue;
 
 use crate::builders::ReplayWebhookDeliveriesRequest;
 use crate::generated::{self, types::ErrorBody};
-use crate::transport::Transport;
+pub use crate::retry::RetryPolicy;
+use crate::transport::{PerRequest, Transport};
 use crate::{Error, ReplayWebhookDeliveryResponse};
 
 /// The production API.
@@ -100,14 +101,37 @@ impl Client {
 }
 
 /// Configuration of a [`Client`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wacht_webhooks::{Client, RetryPolicy};
+///
+/// # fn main() -> Result<(), wacht_webhooks::Error> {
+/// // The client's own HTTP client, tuned by the builder.
+/// let client = Client::builder()
+///     .api_key("wk_live_...")
+///     .timeout(Duration::from_secs(10))
+///     .retry_policy(RetryPolicy::new().max_retries(4).budget(Duration::from_secs(30)))
+///     .build()?;
+///
+/// // The application's HTTP client (its proxy, its connection pool), shared with the API client.
+/// let http = reqwest::Client::builder()
+///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128").expect("a valid proxy URL"))
+///     .build()
+///     .expect("an HTTP client");
+/// let shared = Client::builder().api_key("wk_live_...").http_client(http).build()?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ClientBuilder {
     api_key: Option<String>,
     base_url: String,
-    timeout: Duration,
+    timeout: Option<Duration>,
     connect_timeout: Duration,
-    max_retries: u32,
+    retry_policy: RetryPolicy,
     max_response_body: usize,
+    http_client: Option<reqwest::Client>,
 }
 
 impl Default for ClientBuilder {
@@ -115,10 +139,11 @@ impl Default for ClientBuilder {
         ClientBuilder {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_string(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: None,
             connect_timeout: Duration::from_secs(10),
-            max_retries: DEFAULT_MAX_RETRIES,
+            retry_policy: RetryPolicy::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            http_client: None,
         }
     }
 }
@@ -130,8 +155,9 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
-            .field("max_retries", &self.max_retries)
+            .field("retry_policy", &self.retry_policy)
             .field("max_response_body", &self.max_response_body)
+            .field("own_http_client", &self.http_client.is_some())
             .finish()
     }
 }
@@ -150,24 +176,50 @@ impl ClientBuilder {
         self
     }
 
-    /// The time limit of each request attempt (default 30 s).
+    /// The time limit of each request attempt (default 30 s). With
+    /// [`http_client`](ClientBuilder::http_client), it is set on each request when called, and
+    /// the HTTP client's own timeout applies when not.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
         self
     }
 
-    /// The time limit to open a connection (default 10 s).
+    /// The time limit to open a connection (default 10 s). Has no effect with
+    /// [`http_client`](ClientBuilder::http_client): connections are that client's.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// How many times a failed request may be retried (default 2). Reads, PUTs, DELETEs and
-    /// replays (deduplicated by their idempotency key) are retried on 429, 502, 503, 504, timeouts
-    /// and connection errors; other writes only when the connection failed, so that the server
-    /// never sees them twice.
+    /// How many times a failed request may be retried (default 2); a shortcut for
+    /// [`RetryPolicy::max_retries`] on the current policy. Reads, PUTs, DELETEs and replays
+    /// (deduplicated by their idempotency key) are retried on 429, 502, 503, 504, timeouts and
+    /// connection errors; other writes only when the connection failed, so that the server never
+    /// sees them twice.
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
+        self.retry_policy = self.retry_policy.max_retries(retries);
+        self
+    }
+
+    /// When failed requests are retried, how often and how long apart (default
+    /// [`RetryPolicy::default`]); replaces any earlier [`max_retries`](ClientBuilder::max_retries).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Sends every request through `client`, the application's own HTTP client: its proxies,
+    /// connection pool, TLS settings and middleware-free `reqwest` configuration apply.
+    ///
+    /// What the builder still does: each request gets the API key (`Authorization`), this
+    /// crate's `User-Agent` unless the client sets one, and the builder's
+    /// [`timeout`](ClientBuilder::timeout) if it was called; retries and the response-body limit
+    /// work as with the built-in client. What it no longer does:
+    /// [`connect_timeout`](ClientBuilder::connect_timeout) and the redirect rule are the client's
+    /// (the API never redirects; a client that follows redirects may turn a POST answered with a
+    /// 3xx into a GET), and TLS is whatever `client` was built with.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -180,7 +232,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client; fails on a missing or malformed key or base URL.
+    /// Builds the client; fails with [`ErrorKind::Config`](crate::ErrorKind::Config) on a missing
+    /// or malformed key or base URL, and on an `https` base URL when this build of the crate has
+    /// no TLS (neither the `rustls` nor the `native-tls` feature) and no
+    /// [`http_client`](ClientBuilder::http_client) was given.
     pub fn build(self) -> Result<Client, Error> {
         let key = self.api_key.as_deref().ok_or_else(|| {
             Error::config("no API key: call ClientBuilder::api_key or set WACHT_API_KEY")
@@ -188,33 +243,56 @@ impl ClientBuilder {
         let base_url = self.base_url.trim_end_matches('/').to_string();
         let parsed = reqwest::Url::parse(&base_url)
             .map_err(|err| Error::config(format!("base URL {base_url:?} is invalid: {err}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::config(format!(
-                "base URL {base_url:?} must use http or https"
-            )));
+        match parsed.scheme() {
+            "http" => {}
+            "https" if TLS || self.http_client.is_some() => {}
+            "https" => {
+                return Err(Error::config(format!(
+                    "base URL {base_url:?} needs TLS, and this build of wacht-webhooks has none: \
+                     enable its `rustls` (default) or `native-tls` feature, or pass an HTTP client \
+                     with TLS to ClientBuilder::http_client"
+                )));
+            }
+            _ => {
+                return Err(Error::config(format!(
+                    "base URL {base_url:?} must use http or https"
+                )));
+            }
         }
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.trim())).map_err(|_| {
             Error::config("the API key contains characters that cannot go in an HTTP header")
         })?;
         auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(USER_AGENT)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            // The API never redirects. Following one turns a POST into a GET whose answer reads as
-            // the POST's success; a 3xx comes back as an error instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|err| Error::config(format!("cannot build the HTTP client: {err}")))?;
+        let (http, per_request) = match self.http_client {
+            Some(http) => {
+                let per_request = PerRequest {
+                    auth,
+                    user_agent: HeaderValue::from_static(USER_AGENT),
+                    timeout: self.timeout,
+                };
+                (http, Some(per_request))
+            }
+            None => {
+                let mut headers = HeaderMap::new();
+                headers.insert(AUTHORIZATION, auth);
+                let builder = reqwest::Client::builder()
+                    .default_headers(headers)
+                    .user_agent(USER_AGENT)
+                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                    .connect_timeout(self.connect_timeout)
+                    // The API never redirects. Following one turns a POST into a GET whose answer
+                    // reads as the POST's success; a 3xx comes back as an error instead.
+                    .redirect(reqwest::redirect::Policy::none());
+                let http = crate::tls::configure(builder)?
+                    .build()
+                    .map_err(|err| Error::config(format!("cannot build the HTTP client: {err}")))?;
+                (http, None)
+            }
+        };
         let transport = Transport {
-            max_retries: self.max_retries,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            max_retry_after: Duration::from_secs(60),
+            policy: self.retry_policy,
             max_response_body: self.max_response_body,
+            per_request,
         };
         Ok(Client {
             api: Arc::new(generated::Client::new_with_client(
@@ -223,6 +301,9 @@ impl ClientBuilder {
         })
     }
 }
+
+/// Whether this build can speak TLS.
+const TLS: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 /// Awaits a generated call and maps its result.
 pub(crate) async fn finish<T>(

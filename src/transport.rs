@@ -4,7 +4,6 @@
 //! The generated client hands each built request to [`Transport::execute`] through progenitor's
 //! `exec` hook, so retries and tracing apply to every operation without touching generated code.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -12,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{HeaderValue, RETRY_AFTER};
+use http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, USER_AGENT};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use tracing::Instrument;
 
 use crate::generated;
 use crate::generated::types::ErrorBody;
+use crate::{ErrorKind, RetryPolicy};
 
 /// Marks an error response whose body was not the API's error envelope; the envelope the
 /// generated client reads was made from a snippet of the body instead.
@@ -31,24 +31,33 @@ const SNIPPET_CHARS: usize = 200;
 /// so that an error never costs more memory than this.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Retry settings of a [`crate::Client`], and the most bytes of a success body it reads.
+/// Retry settings of a [`crate::Client`], the most bytes of a success body it reads, and what each
+/// request gets when the HTTP client is the caller's own.
 #[derive(Clone)]
 pub struct Transport {
-    pub(crate) max_retries: u32,
-    pub(crate) base_delay: Duration,
-    pub(crate) max_delay: Duration,
-    pub(crate) max_retry_after: Duration,
+    pub(crate) policy: RetryPolicy,
     pub(crate) max_response_body: usize,
+    /// Set when the caller brought the HTTP client: that client has none of the headers and
+    /// timeouts the builder would have configured, so each request carries them.
+    pub(crate) per_request: Option<PerRequest>,
+}
+
+/// What each request carries when the HTTP client was not built by the client builder.
+#[derive(Clone)]
+pub(crate) struct PerRequest {
+    /// `Authorization`, marked sensitive.
+    pub(crate) auth: HeaderValue,
+    pub(crate) user_agent: HeaderValue,
+    /// The builder's timeout when one was set; the HTTP client's own otherwise.
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("max_retries", &self.max_retries)
-            .field("base_delay", &self.base_delay)
-            .field("max_delay", &self.max_delay)
-            .field("max_retry_after", &self.max_retry_after)
+            .field("policy", &self.policy)
             .field("max_response_body", &self.max_response_body)
+            .field("own_http_client", &self.per_request.is_some())
             .finish()
     }
 }
@@ -60,7 +69,18 @@ impl ClientHooks<Transport> for generated::Client {
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         check_path(&self.baseurl, request.url().path(), info.operation_id)
-            .map_err(progenitor_client::Error::InvalidRequest)
+            .map_err(progenitor_client::Error::InvalidRequest)?;
+        if let Some(extra) = &self.inner().per_request {
+            let headers = request.headers_mut();
+            headers.insert(AUTHORIZATION, extra.auth.clone());
+            headers
+                .entry(USER_AGENT)
+                .or_insert_with(|| extra.user_agent.clone());
+            if extra.timeout.is_some() {
+                *request.timeout_mut() = extra.timeout;
+            }
+        }
+        Ok(())
     }
 
     async fn exec(
@@ -98,14 +118,8 @@ impl Transport {
             attempt = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        if span.is_none() {
-            // Nothing wants the span (no subscriber, and no `log` fallback compiled in): skip
-            // entering and leaving it on every poll.
-            self.attempts(client, request, operation, span).await
-        } else {
-            let attempts = self.attempts(client, request, operation, span.clone());
-            attempts.instrument(span).await
-        }
+        let attempts = self.attempts(client, request, operation, span.clone());
+        attempts.instrument(span).await
     }
 
     async fn attempts(
@@ -115,28 +129,25 @@ impl Transport {
         operation: &'static str,
         span: tracing::Span,
     ) -> reqwest::Result<reqwest::Response> {
-        // The clock is read only when something (a subscriber, or the `log` fallback) can
-        // record the duration.
-        let started = (!span.is_none()).then(Instant::now);
+        let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let spare = (attempt <= self.max_retries)
-                .then(|| spare_copy(&request))
+            // Bodies are bytes, so a copy shares them; a streaming body could not be retried.
+            let spare = (attempt <= self.policy.max_retries)
+                .then(|| request.try_clone())
                 .flatten();
             let result = match client.execute(request).await {
                 Ok(response) => read_error_body(response, self.max_response_body).await,
                 Err(err) => Err(err),
             };
-            if let Some(started) = started {
-                span.record("attempt", attempt);
-                span.record("duration_ms", started.elapsed().as_millis() as u64);
-                if let Ok(answer) = &result {
-                    span.record("status", answer.response.status().as_u16());
-                }
+            span.record("attempt", attempt);
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            if let Ok(answer) = &result {
+                span.record("status", answer.response.status().as_u16());
             }
             let next = match (&spare, &result) {
-                (Some(_), _) => self.next(&result, operation, attempt),
+                (Some(_), _) => self.within_budget(self.next(&result, operation, attempt), started),
                 (None, _) => Next::Done,
             };
             match (next, spare) {
@@ -152,51 +163,57 @@ impl Transport {
 
     /// Whether the attempt's outcome calls for another attempt, and after how long.
     fn next(&self, result: &reqwest::Result<Answer>, operation: &str, attempt: u32) -> Next {
+        let policy = &self.policy;
         // Whether a repeat is harmless, looked up only for outcomes that may call for one.
         let idempotent = || generated::is_idempotent(operation);
+        let backoff = || Next::RetryAfter(policy.backoff(attempt));
         match result {
             // A request that never connected never reached the server: any operation may retry.
-            Err(err) if err.is_connect() => Next::RetryAfter(self.backoff(attempt)),
-            Err(err) if (err.is_timeout() || err.is_request()) && idempotent() => {
-                Next::RetryAfter(self.backoff(attempt))
+            Err(err) if err.is_connect() && policy.retries(ErrorKind::Transport) => backoff(),
+            Err(err) if err.is_timeout() && policy.retries(ErrorKind::Timeout) && idempotent() => {
+                backoff()
+            }
+            Err(err)
+                if err.is_request()
+                    && !err.is_timeout()
+                    && policy.retries(ErrorKind::Transport)
+                    && idempotent() =>
+            {
+                backoff()
             }
             Err(_) => Next::Done,
-            Ok(answer) if is_retryable_status(answer.response.status()) && idempotent() => {
+            Ok(answer) if retried_status(policy, answer.response.status()) && idempotent() => {
                 let header = retry_after(answer.response.headers().get(RETRY_AFTER));
                 match header.or(answer.message_wait) {
-                    Some(wait) if wait > self.max_retry_after => Next::Done,
+                    Some(wait) if wait > policy.max_retry_after => Next::Done,
                     Some(wait) => Next::RetryAfter(wait),
-                    None => Next::RetryAfter(self.backoff(attempt)),
+                    None => backoff(),
                 }
             }
             Ok(_) => Next::Done,
         }
     }
 
-    /// Exponential backoff with jitter: the n-th wait is drawn from [d/2, d] where
-    /// d = min(base × 2ⁿ⁻¹, max), so that clients that failed together do not retry together.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_delay);
-        ceiling.mul_f64(0.5 + fastrand::f64() * 0.5)
+    /// `next`, unless its wait would end after the policy's budget for the call.
+    fn within_budget(&self, next: Next, started: Instant) -> Next {
+        match (next, self.policy.budget) {
+            (Next::RetryAfter(wait), Some(budget))
+                if started.elapsed().saturating_add(wait) > budget =>
+            {
+                Next::Done
+            }
+            (next, _) => next,
+        }
     }
 }
 
-/// A copy of `request` to retry with, as `Request::try_clone` makes it but cheaper for the
-/// common bodiless request: `try_clone` always allocates a per-request timeout slot, even for a
-/// request that has none. The generated client's requests carry no other per-request setting;
-/// one with a body or a timeout is copied by `try_clone` itself (it shares the body's bytes).
-fn spare_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    if request.body().is_some() || request.timeout().is_some() {
-        return request.try_clone();
+/// Whether the policy retries an answer with this status.
+fn retried_status(policy: &RetryPolicy, status: StatusCode) -> bool {
+    match status.as_u16() {
+        429 => policy.retries(ErrorKind::RateLimited),
+        502..=504 => policy.retries(ErrorKind::Server),
+        _ => false,
     }
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    Some(copy)
 }
 
 /// Refuses a request whose path lost the shape of its operation's template.
@@ -226,24 +243,9 @@ fn check_path(base_url: &str, path: &str, operation: &str) -> Result<(), String>
     }
 }
 
-/// The path of a base URL as the URL parser leaves it. Read from the text when it is plainly
-/// already in that form (no dots, escapes or query: `https://host:port[/prefix]`), which spares a
-/// URL parse on every call; parsed otherwise.
-fn base_path(base_url: &str) -> Cow<'_, str> {
-    let after_scheme = base_url
-        .strip_prefix("https://")
-        .or_else(|| base_url.strip_prefix("http://"));
-    if let Some(after_scheme) = after_scheme {
-        let raw = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-        let plain = raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'));
-        if plain {
-            return Cow::Borrowed(raw);
-        }
-    }
-    reqwest::Url::parse(base_url)
-        .map_or(Cow::Borrowed(""), |url| Cow::Owned(url.path().to_string()))
+/// The path of a base URL as the URL parser leaves it.
+fn base_path(base_url: &str) -> String {
+    reqwest::Url::parse(base_url).map_or_else(|_| String::new(), |url| url.path().to_string())
 }
 
 /// Whether `path` is `template` with each `{param}` replaced by one or more characters other than
@@ -288,13 +290,11 @@ pub(crate) fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds).min(LONGEST_RETRY_AFTER));
     }
-    let date = chrono::DateTime::parse_from_rfc2822(text).ok()?;
-    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(
-        wait.to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(LONGEST_RETRY_AFTER),
-    )
+    let date = httpdate::parse_http_date(text).ok()?;
+    let wait = date
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(LONGEST_RETRY_AFTER))
 }
 
 /// Reads the wait out of the API's rate-limit message, "Rate limit exceeded. Retry after N
@@ -480,27 +480,35 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn transport() -> Transport {
-        Transport {
-            max_retries: 2,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            max_retry_after: Duration::from_secs(30),
-            max_response_body: 1024,
+    #[test]
+    fn statuses_follow_the_policy() {
+        let all = RetryPolicy::new();
+        for status in [429, 502, 503, 504] {
+            assert!(retried_status(&all, StatusCode::from_u16(status).unwrap()));
         }
+        for status in [400, 404, 500, 501] {
+            assert!(!retried_status(&all, StatusCode::from_u16(status).unwrap()));
+        }
+        let limits_only = RetryPolicy::new().retry_on([ErrorKind::RateLimited]);
+        assert!(retried_status(&limits_only, StatusCode::TOO_MANY_REQUESTS));
+        assert!(!retried_status(
+            &limits_only,
+            StatusCode::SERVICE_UNAVAILABLE
+        ));
     }
 
     #[test]
-    fn backoff_grows_and_stays_within_jitter_bounds() {
-        let t = transport();
-        for attempt in 1..=8 {
-            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1))).min(t.max_delay);
-            let wait = t.backoff(attempt);
-            assert!(
-                wait >= ceiling / 2 && wait <= ceiling,
-                "attempt {attempt}: {wait:?}"
-            );
-        }
+    fn a_budget_stops_a_retry_that_would_end_after_it() {
+        let transport = Transport {
+            policy: RetryPolicy::new().budget(Duration::from_secs(1)),
+            max_response_body: 1024,
+            per_request: None,
+        };
+        let started = Instant::now();
+        let short = transport.within_budget(Next::RetryAfter(Duration::from_millis(10)), started);
+        assert!(matches!(short, Next::RetryAfter(_)));
+        let long = transport.within_budget(Next::RetryAfter(Duration::from_secs(2)), started);
+        assert!(matches!(long, Next::Done));
     }
 
     #[test]
@@ -509,6 +517,17 @@ mod tests {
         assert_eq!(retry_after(Some(&secs)), Some(Duration::from_secs(7)));
         let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
         assert_eq!(retry_after(Some(&past)), Some(Duration::ZERO));
+        // The two obsolete forms HTTP still requires recipients to accept.
+        let rfc850 = HeaderValue::from_static("Wednesday, 21-Oct-15 07:28:00 GMT");
+        assert_eq!(retry_after(Some(&rfc850)), Some(Duration::ZERO));
+        let asctime = HeaderValue::from_static("Wed Oct 21 07:28:00 2015");
+        assert_eq!(retry_after(Some(&asctime)), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(Some(&HeaderValue::from_str(&soon).unwrap())).unwrap();
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
         let junk = HeaderValue::from_static("soon");
         assert_eq!(retry_after(Some(&junk)), None);
         assert_eq!(retry_after(None), None);
@@ -593,46 +612,6 @@ mod tests {
         assert!(!has_shape(b"/x//y", b"/x/{p}/y"));
         assert!(!has_shape(b"/x/ab/y/", b"/x/{p}/y"));
         assert!(!has_shape(b"/x/ab", b"/x/{p}/y"));
-    }
-
-    #[test]
-    fn spare_copies_are_the_request() {
-        let client = reqwest::Client::new();
-        let request = client
-            .put("http://127.0.0.1:1/webhooks/event-catalogs/a%2Fb?x=1")
-            .header("api-version", "1.0.0")
-            .json(&serde_json::json!({"name": "B"}))
-            .build()
-            .unwrap();
-        let copy = spare_copy(&request).unwrap();
-        assert_eq!(copy.method(), request.method());
-        assert_eq!(copy.url(), request.url());
-        assert_eq!(copy.headers(), request.headers());
-        assert_eq!(copy.version(), request.version());
-        assert_eq!(copy.timeout(), None);
-        let bytes = |r: &reqwest::Request| r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
-        assert_eq!(bytes(&copy), bytes(&request));
-        assert!(bytes(&copy).is_some());
-        let bare = client
-            .get("http://127.0.0.1:1/webhooks/apps/a%20b")
-            .header("api-version", "1.0.0")
-            .build()
-            .unwrap();
-        let copy = spare_copy(&bare).unwrap();
-        assert_eq!(
-            (copy.method(), copy.url(), copy.headers(), copy.version()),
-            (bare.method(), bare.url(), bare.headers(), bare.version())
-        );
-        assert!(copy.body().is_none() && copy.timeout().is_none());
-        let timed = client
-            .get("http://127.0.0.1:1/")
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap();
-        assert_eq!(
-            spare_copy(&timed).unwrap().timeout(),
-            Some(&Duration::from_secs(3))
-        );
     }
 
     #[test]

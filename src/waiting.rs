@@ -1,12 +1,11 @@
 //! Waiting for a delivery to reach a final state.
 
-use std::time::Duration;
-
-use crate::{DeliveryStatus, Error, WebhookDeliveryDetails, Webhooks};
+use crate::{DeliveryStatus, Error, WaitOptions, WebhookDeliveryDetails, Webhooks};
 
 impl Webhooks {
-    /// Polls a delivery every `poll_interval` until it reaches a final state and returns it;
-    /// fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when `timeout` passes first.
+    /// Polls a delivery at the interval of `wait` until it reaches a final state and returns it;
+    /// fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the timeout of `wait`
+    /// passes first.
     ///
     /// A delivery is final once it is no longer `pending` (queued or being sent) and no longer
     /// `failed` (a retry is still to come): `success`, `permanently_failed`, `filtered`,
@@ -17,10 +16,10 @@ impl Webhooks {
     ///
     /// ```no_run
     /// use std::time::Duration;
+    /// use wacht_webhooks::WaitOptions;
     /// # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
-    /// let delivery = webhooks
-    ///     .wait_for_delivery("billing", "7291834471203418112", Duration::from_secs(1), Duration::from_secs(120))
-    ///     .await?;
+    /// let wait = WaitOptions::new().poll_interval(Duration::from_secs(1)).timeout(Duration::from_secs(120));
+    /// let delivery = webhooks.wait_for_delivery("billing", "7291834471203418112", wait).await?;
     /// println!("{}: HTTP {:?}", delivery.status, delivery.http_status_code);
     /// # Ok(()) }
     /// ```
@@ -28,25 +27,26 @@ impl Webhooks {
         &self,
         app_slug: &str,
         delivery_id: &str,
-        poll_interval: Duration,
-        timeout: Duration,
+        wait: WaitOptions,
     ) -> Result<WebhookDeliveryDetails, Error> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let poller = wait.start();
         loop {
             let delivery = self.get_webhook_delivery(app_slug, delivery_id).await?;
             if is_final(&delivery.status) {
                 return Ok(delivery);
             }
-            if tokio::time::Instant::now() + poll_interval > deadline {
+            if let Err(expired) = poller.pause().await {
                 return Err(Error::timeout(
                     "wait_for_delivery",
                     format!(
-                        "delivery {delivery_id} of app {app_slug} still {} after attempt {} of {}, after {timeout:?}",
-                        delivery.status, delivery.attempt_number, delivery.max_attempts
+                        "delivery {delivery_id} of app {app_slug} still {} after attempt {} of {}, after {:?}",
+                        delivery.status,
+                        delivery.attempt_number,
+                        delivery.max_attempts,
+                        expired.timeout
                     ),
                 ));
             }
-            tokio::time::sleep(poll_interval).await;
         }
     }
 }

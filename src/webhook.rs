@@ -135,6 +135,7 @@ use subtle::{Choice, ConstantTimeEq};
 #[cfg(feature = "axum")]
 mod axum;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::axum::{VerifiedWebhook, VerifiedWebhookRejection};
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ use wacht_webhooks::types::{EventSubscription, EventSubscriptionRequest, RateLim
 use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
     DeliveryStatus, ErrorKind, ListWebhookAppsOptions, ListWebhookDeliveriesOptions,
-    ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions, ReplayTaskState,
-    ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest, TimeseriesInterval,
-    TriggerWebhookEventRequest, UpdateWebhookAppRequest, UpdateWebhookEndpointRequest,
-    UpdateWebhookEventCatalogRequest, VerifyError, Webhook, WebhookAnalyticsOptions,
-    WebhookEventDefinition, WebhookTimeseriesOptions,
+    ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions, ReplayStatusFilter,
+    ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest,
+    TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest,
+    UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, VerifyError, WaitOptions,
+    Webhook, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions,
 };
 
 use common::*;
@@ -198,7 +198,7 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
                 .header("x-team", "crm")
                 .max_retries(5)
                 .timeout_seconds(10)
-                .rate_limit(1000, 50),
+                .rate_limit(50, std::time::Duration::from_secs(1)),
         )
         .await
         .unwrap();
@@ -577,7 +577,11 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     assert_eq!(queued.status, ReplayTaskState::Queued);
     let task_id = queued.task_id.expect("a task id");
     let task = w
-        .wait_for_replay_task(slug, &task_id, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &task_id,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -595,7 +599,7 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     // replay_webhook_deliveries: by date range with filters, deduplicated by its key.
     let range = || {
         ReplayWebhookDeliveriesRequest::by_date_range(Utc::now() - Span::hours(1), None)
-            .status(DeliveryStatus::Success)
+            .status(ReplayStatusFilter::Success)
             .event_name(ORDER_PAID)
             .endpoint_id(&big.id)
             .idempotency_key("store-range")
@@ -603,7 +607,11 @@ async fn triggers_fan_out_and_deliveries_are_listed_read_and_replayed() {
     let queued = w.replay_webhook_deliveries(slug, range()).await.unwrap();
     let task_id = queued.task_id.expect("a task id");
     let task = w
-        .wait_for_replay_task(slug, &task_id, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &task_id,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!((task.total_count, task.replayed_count), (1, 1));
@@ -1027,7 +1035,11 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
 
     // get_webhook_replay_task_status
     let done = w
-        .wait_for_replay_task(slug, &short, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &short,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(done.status, ReplayTaskState::Completed);
@@ -1053,7 +1065,11 @@ async fn replay_tasks_are_listed_followed_and_cancelled() {
     assert_eq!(answer.status, ReplayTaskState::Cancelled);
     assert_eq!(answer.message, "Replay task cancellation requested");
     let cancelled = w
-        .wait_for_replay_task(slug, &long, POLL, DEADLINE)
+        .wait_for_replay_task(
+            slug,
+            &long,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
         .await
         .unwrap();
     assert_eq!(cancelled.status, ReplayTaskState::Cancelled);

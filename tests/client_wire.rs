@@ -18,10 +18,11 @@ use wacht_webhooks::{
     Client, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
     CreateWebhookEventCatalogRequest, DeliveryStatus, Error, ErrorKind, ListWebhookAppsOptions,
     ListWebhookDeliveriesOptions, ListWebhookEndpointsOptions, ListWebhookReplayTasksOptions,
-    ReplayTaskState, ReplayWebhookDeliveriesRequest, TestWebhookEndpointRequest,
-    TimeseriesInterval, TriggerWebhookEventRequest, UpdateWebhookAppRequest,
-    UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, WebhookAnalyticsOptions,
-    WebhookEventDefinition, WebhookTimeseriesOptions, Webhooks,
+    ReplayStatusFilter, ReplayTaskState, ReplayWebhookDeliveriesRequest,
+    TestWebhookEndpointRequest, TimeseriesInterval, TriggerWebhookEventRequest,
+    UpdateWebhookAppRequest, UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest,
+    WaitOptions, WebhookAnalyticsOptions, WebhookEventDefinition, WebhookTimeseriesOptions,
+    Webhooks,
 };
 use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -293,7 +294,7 @@ async fn create_webhook_endpoint_fills_app_slug_from_the_path() {
         .header("X-Tenant", "acme")
         .max_retries(5)
         .timeout_seconds(10)
-        .rate_limit(1000, 20);
+        .rate_limit(20, Duration::from_secs(1));
     // Whatever the caller put there, the path's slug wins.
     request.app_slug = "someone_else".into();
     let (endpoint, req) = exchange(example("WebhookEndpoint"), |w| async move {
@@ -499,7 +500,7 @@ async fn replay_webhook_deliveries_sends_either_shape() {
     let start = time("2026-06-01T00:00:00Z");
     let end = time("2026-06-02T00:00:00.25+01:00");
     let request = ReplayWebhookDeliveriesRequest::by_date_range(start, Some(end))
-        .status(DeliveryStatus::Failed)
+        .status(ReplayStatusFilter::Failed)
         .event_name("invoice.paid")
         .endpoint_id(ID)
         .idempotency_key("incident-42");
@@ -2296,7 +2297,11 @@ async fn a_replay_answered_without_a_task_id_is_asked_again_until_the_task_is_na
     assert_eq!(posts[0], posts[1], "the same request again");
     assert_eq!(posts[0]["idempotency_key"], "incident-0");
     let summary = job
-        .wait(Duration::from_millis(5), Duration::from_secs(5))
+        .wait(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(5))
+                .timeout(Duration::from_secs(5)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2332,7 +2337,11 @@ async fn a_replay_whose_task_is_never_named_makes_wait_fail_naming_its_key() {
     assert!(asked_in_send > 1, "send asked again");
 
     let err = job
-        .wait(Duration::from_millis(5), Duration::from_millis(50))
+        .wait(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(5))
+                .timeout(Duration::from_millis(50)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -2375,7 +2384,11 @@ async fn wait_counts_a_replay_whose_task_is_named_late() {
     assert_eq!(job.unresolved_keys().count(), 1);
     phase.store(1, Ordering::SeqCst);
     let summary = job
-        .wait(Duration::from_millis(5), Duration::from_secs(5))
+        .wait(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(5))
+                .timeout(Duration::from_secs(5)),
+        )
         .await
         .unwrap();
     assert_eq!(summary.tasks.len(), 1);

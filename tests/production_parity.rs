@@ -12,6 +12,7 @@ use serde_json::json;
 use wacht_webhooks::{
     Client, CreateWebhookEndpointRequest, DeliveryStatus, ErrorKind, ListWebhookAppsOptions,
     ListWebhookDeliveriesOptions, ListWebhookReplayTasksOptions, ReplayWebhookDeliveriesRequest,
+    WaitOptions,
 };
 
 use common::*;
@@ -30,9 +31,13 @@ async fn the_task_stream_yields_each_live_task_once_over_expired_records() {
             .await
             .unwrap();
         let task_id = queued.task_id.expect("a new task is named");
-        w.wait_for_replay_task(fx.slug(), &task_id, POLL, DEADLINE)
-            .await
-            .unwrap();
+        w.wait_for_replay_task(
+            fx.slug(),
+            &task_id,
+            WaitOptions::new().poll_interval(POLL).timeout(DEADLINE),
+        )
+        .await
+        .unwrap();
         task_id
     };
     for _ in 0..5 {
@@ -123,7 +128,10 @@ async fn a_replay_answered_without_a_task_id_is_still_counted() {
         "the same task, named late"
     );
     assert_eq!(repeat.unresolved_keys().count(), 0);
-    let summary = repeat.wait(POLL, DEADLINE).await.unwrap();
+    let summary = repeat
+        .wait(WaitOptions::new().poll_interval(POLL).timeout(DEADLINE))
+        .await
+        .unwrap();
     assert_eq!((summary.total_count, summary.replayed_count), (1, 1));
     h.shutdown().await;
 }

@@ -50,14 +50,30 @@ impl SigningKey {
     }
 }
 
-/// A fresh secret: `whsec_` and the base64 of 32 bytes from the operating system's generator.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // The OS generator is essentially never unavailable; a weaker secret beats refusing to serve.
-        bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+/// The operating system's random generator failed, so no secret could be made. Secrets are never
+/// made from a weaker source: the request that needed one fails instead.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random generator failed: {0}")]
+pub struct SecretError(getrandom::Error);
+
+impl From<SecretError> for crate::error::ApiError {
+    fn from(err: SecretError) -> Self {
+        tracing::error!(%err, "cannot generate a signing secret");
+        crate::error::ApiError::internal()
     }
-    format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes))
+}
+
+/// A fresh secret: `whsec_` and the base64 of 32 bytes from the operating system's generator.
+pub fn new_secret() -> Result<String, SecretError> {
+    secret_from(getrandom::getrandom)
+}
+
+fn secret_from(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+) -> Result<String, SecretError> {
+    let mut bytes = [0u8; 32];
+    fill(&mut bytes).map_err(SecretError)?;
+    Ok(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
 }
 
 #[cfg(test)]
@@ -77,12 +93,20 @@ mod tests {
 
     #[test]
     fn new_secrets_are_32_bytes() {
-        let secret = new_secret();
+        let secret = new_secret().unwrap();
         let decoded = STANDARD
             .decode(secret.strip_prefix("whsec_").unwrap())
             .unwrap();
         assert_eq!(decoded.len(), 32);
-        assert_ne!(secret, new_secret());
+        assert_ne!(secret, new_secret().unwrap());
         assert!(SigningKey::from_secret(&secret).is_some());
+    }
+
+    #[test]
+    fn a_failing_os_generator_fails_the_secret() {
+        let err = secret_from(|_| Err(getrandom::Error::UNSUPPORTED)).unwrap_err();
+        assert!(err.to_string().contains("random generator failed"), "{err}");
+        let api: crate::error::ApiError = err.into();
+        assert_eq!(api, crate::error::ApiError::internal());
     }
 }

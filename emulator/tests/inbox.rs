@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
-    DeliveryStatus, TriggerWebhookEventRequest, Webhook, WebhookApp, WebhookEventDefinition,
-    Webhooks,
+    DeliveryStatus, TriggerWebhookEventRequest, WaitOptions, Webhook, WebhookApp,
+    WebhookEventDefinition, Webhooks,
 };
 use wacht_webhooks_emulator::{Emulator, EmulatorBuilder, MAX_INBOX_BODY};
 
@@ -15,6 +15,11 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const POLL: Duration = Duration::from_millis(10);
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// How often to ask and for how long, for waits that settle quickly on the emulator.
+fn patient() -> WaitOptions {
+    WaitOptions::new().poll_interval(POLL).timeout(PATIENCE)
+}
 
 fn fast() -> EmulatorBuilder {
     Emulator::builder().retry_schedule(vec![Duration::from_millis(20)])
@@ -76,13 +81,13 @@ async fn scripted_statuses_drive_retries_and_the_last_one_stays() -> Result {
 
     let first = pay(&webhooks, 1).await?;
     let delivery = webhooks
-        .wait_for_delivery("shop", &first, POLL, PATIENCE)
+        .wait_for_delivery("shop", &first, patient())
         .await?;
     assert_eq!(delivery.status, DeliveryStatus::Success);
     assert_eq!(delivery.attempt_number, 3);
     let second = pay(&webhooks, 2).await?;
     let delivery = webhooks
-        .wait_for_delivery("shop", &second, POLL, PATIENCE)
+        .wait_for_delivery("shop", &second, patient())
         .await?;
     assert_eq!(
         delivery.attempt_number, 1,
@@ -93,9 +98,7 @@ async fn scripted_statuses_drive_retries_and_the_last_one_stays() -> Result {
 
     inbox.respond_with([410])?;
     let gone = pay(&webhooks, 3).await?;
-    let delivery = webhooks
-        .wait_for_delivery("shop", &gone, POLL, PATIENCE)
-        .await?;
+    let delivery = webhooks.wait_for_delivery("shop", &gone, patient()).await?;
     assert_eq!(delivery.status, DeliveryStatus::EndpointDisabled);
     Ok(())
 }
@@ -118,9 +121,7 @@ async fn inboxes_pass_the_strict_url_policy() -> Result {
     let inbox = emu.inbox("strict");
     subscribe(&webhooks, inbox.url()).await?;
     let id = pay(&webhooks, 1).await?;
-    let delivery = webhooks
-        .wait_for_delivery("shop", &id, POLL, PATIENCE)
-        .await?;
+    let delivery = webhooks.wait_for_delivery("shop", &id, patient()).await?;
     assert_eq!(delivery.status, DeliveryStatus::Success);
     assert_eq!(inbox.received().len(), 1);
     Ok(())
@@ -217,7 +218,7 @@ async fn wait_for_delivery_times_out_with_a_typed_error() -> Result {
     subscribe(&webhooks, inbox.url()).await?;
     let id = pay(&webhooks, 1).await?;
     let err = webhooks
-        .wait_for_delivery("shop", &id, POLL, Duration::from_millis(300))
+        .wait_for_delivery("shop", &id, patient().timeout(Duration::from_millis(300)))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), wacht_webhooks::ErrorKind::Timeout);

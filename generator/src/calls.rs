@@ -775,6 +775,8 @@ fn public_names(spec: &Spec, shapes: &Shapes) -> Result<(Vec<String>, Vec<String
         .map(|p| (p.operation_id.clone(), p))
         .collect();
     let mut roots: Vec<&str> = Vec::new();
+    // The enums a hand-written body reaches: its setters take them, its variant structs stay private.
+    let mut hand_written_reach: Vec<&str> = Vec::new();
     let mut options = Vec::new();
     for op in spec.operations() {
         let Some(id) = op.id() else { continue };
@@ -787,6 +789,7 @@ fn public_names(spec: &Spec, shapes: &Shapes) -> Result<(Vec<String>, Vec<String
                     refs_in(schema, &mut roots);
                 }
             }
+            (Body::HandWritten { .. }, Some(name)) => hand_written_reach.push(name),
             _ => {}
         }
         let answer = spec.success_schema(&op).and_then(schema_ref_name);
@@ -813,8 +816,12 @@ fn public_names(spec: &Spec, shapes: &Shapes) -> Result<(Vec<String>, Vec<String
             options.push(name.to_string());
         }
     }
+    let hand_written_enums = closure(spec, hand_written_reach)
+        .into_iter()
+        .filter(|name| shapes.enums.contains(name));
     let types = closure(spec, roots)
         .into_iter()
+        .chain(hand_written_enums)
         .filter(|name| {
             let open_enum = spec
                 .schemas()
@@ -822,6 +829,8 @@ fn public_names(spec: &Spec, shapes: &Shapes) -> Result<(Vec<String>, Vec<String
                 .is_some_and(|s| s.get("x-open-enum") == Some(&Value::Bool(true)));
             shapes.structs.contains_key(name) || shapes.enums.contains(name) || open_enum
         })
+        .collect::<BTreeSet<String>>()
+        .into_iter()
         .collect();
     Ok((types, options))
 }

@@ -4,11 +4,14 @@
 //! references into `components`), so each schema is translated before a real JSON Schema
 //! validator checks the example.
 
+#[cfg(feature = "check")]
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
+#[cfg(feature = "check")]
 use crate::lint::{bodies, parameters_located, walk_schema, Findings};
+#[cfg(feature = "check")]
 use crate::spec::Spec;
 
 /// Keywords of OpenAPI's schema object that JSON Schema does not know or must not see.
@@ -83,12 +86,14 @@ fn make_nullable(mut schema: Map<String, Value>) -> Value {
 }
 
 /// Checks every example of a spec, caching one compiled validator per schema.
+#[cfg(feature = "check")]
 pub(crate) struct ExampleChecker<'a> {
     spec: &'a Spec,
     definitions: Value,
     validators: HashMap<String, Result<jsonschema::Validator, String>>,
 }
 
+#[cfg(feature = "check")]
 impl<'a> ExampleChecker<'a> {
     pub(crate) fn new(spec: &'a Spec) -> Self {
         let definitions = spec

@@ -1,9 +1,17 @@
 //! Loads, lints, generates, publishes and diffs the Wacht Webhooks OpenAPI document.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //!
 //! `build.rs` of the client crate calls [`write_client`]: the spec is linted, progenitor turns it
 //! into a typed client, the spec-derived helpers of the hand-written layer are emitted next to it,
 //! and the formatted source lands in `OUT_DIR`. The same steps are available from the command line
 //! (`cargo run -p wacht-webhooks-generator -- check|generate|publish|diff`).
+//!
+//! ## Features
+//!
+//! - `check` (default): validating examples against their schemas in [`lint`] (the `jsonschema`
+//!   crate), [`publish`], [`diff`] and version checks, and the command-line tool. Build scripts
+//!   that only generate code depend on the crate with `default-features = false`, which compiles
+//!   only what generation needs; [`to_json_schema`] is available either way.
 //!
 //! ```no_run
 //! let spec = wacht_webhooks_generator::Spec::load("spec/webhooks.yaml")?;
@@ -18,25 +26,32 @@ use std::path::{Path, PathBuf};
 
 mod calls;
 mod codegen;
+#[cfg(feature = "check")]
 mod diff;
 mod examples;
 mod lint;
+#[cfg(feature = "check")]
 mod publish;
 mod server;
 mod spec;
+#[cfg(feature = "check")]
 mod version;
 
 pub use calls::{rules, rules_source, Rule, RuleValue, CLIENT_EXTENSION, CODE_SAMPLES};
 pub use codegen::{format, generate, generate_tokens, options_type_name};
+#[cfg(feature = "check")]
 pub use diff::{diff, Change};
 pub use examples::to_json_schema;
 pub use lint::{lint, Finding, SHARED_ERROR_RESPONSE};
+#[cfg(feature = "check")]
+#[cfg_attr(docsrs, doc(cfg(feature = "check")))]
 pub use publish::{
     changes_markdown, network_resources, publish, publish_bundle, to_json, to_yaml, BundleOptions,
     CHANGES_FILE, HTML_FILE,
 };
 pub use server::{generate_server, write_server_with, ServerOptions};
 pub use spec::{Operation, Spec};
+#[cfg(feature = "check")]
 pub use version::{check_bump, Bump, Version};
 
 /// Why the generator could not do its work.

@@ -13,8 +13,7 @@ const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/cli
 const REFRESH_VAR: &str = "UPDATE_SNAPSHOTS";
 
 /// The one command that refreshes the snapshot, run from the repository root.
-const REFRESH: &str =
-    "UPDATE_SNAPSHOTS=1 cargo test -p wacht-webhooks-generator --test snapshot";
+const REFRESH: &str = "UPDATE_SNAPSHOTS=1 cargo test -p wacht-webhooks-generator --test snapshot";
 
 #[test]
 fn the_generated_client_matches_the_checked_in_snapshot() {

@@ -40,7 +40,7 @@ impl Store {
                 "app_slug must contain at least one alphanumeric character",
             ));
         }
-        let secret = new_secret();
+        let secret = new_secret()?;
         let key = signing_key(&secret)?;
         let created = now();
         let app = App {
@@ -122,7 +122,7 @@ impl Store {
 
     /// `rotateWebhookSecret`: the old secret stops signing at once, retries included.
     pub fn rotate_secret(&self, slug: &str) -> ApiResult<App> {
-        let secret = new_secret();
+        let secret = new_secret()?;
         let key = signing_key(&secret)?;
         let mut state = self.lock();
         let app = state.app_mut(slug)?;
