@@ -816,9 +816,9 @@ fn public_names(spec: &Spec, shapes: &Shapes) -> Result<(Vec<String>, Vec<String
             options.push(name.to_string());
         }
     }
-    let hand_written_enums = closure(spec, hand_written_reach)
+    let hand_written_enums = closure(spec, hand_written_reach.clone())
         .into_iter()
-        .filter(|name| shapes.enums.contains(name));
+        .filter(|name| shapes.enums.contains(name) && !hand_written_reach.contains(&name.as_str()));
     let types = closure(spec, roots)
         .into_iter()
         .chain(hand_written_enums)

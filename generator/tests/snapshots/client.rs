@@ -5367,13 +5367,13 @@ The server's `4XX` and `5XX` answers come back as an [`Error`](crate::Error) wit
 ```no_run
 # async fn run(webhooks: wacht_webhooks::Webhooks) -> Result<(), wacht_webhooks::Error> {
 use chrono::{Duration, Utc};
-use wacht_webhooks::{DeliveryStatus, ReplayWebhookDeliveriesRequest};
+use wacht_webhooks::{ReplayStatusFilter, ReplayWebhookDeliveriesRequest};
 let start = Utc::now() - Duration::hours(6);
 let queued = webhooks
     .replay_webhook_deliveries(
         "billing",
         ReplayWebhookDeliveriesRequest::by_date_range(start, None)
-            .status(DeliveryStatus::Failed)
+            .status(ReplayStatusFilter::Failed)
             .idempotency_key("incident-42"),
     )
     .await?;
@@ -5978,8 +5978,8 @@ pub mod public {
         CancelReplayTaskResponse, CreateWebhookAppRequest, CreateWebhookEndpointRequest,
         CreateWebhookEventCatalogRequest, DeliveryStatus, EndpointPerformance,
         EventSubscription, EventSubscriptionRequest, FailureReason, RateLimitConfig,
-        ReactivateEndpointResponse, ReplayTaskState, ReplayTaskStatus,
-        ReplayWebhookDeliveryResponse, TestWebhookEndpointRequest,
+        ReactivateEndpointResponse, ReplayStatusFilter, ReplayTaskState,
+        ReplayTaskStatus, ReplayWebhookDeliveryResponse, TestWebhookEndpointRequest,
         TestWebhookEndpointResponse, TimeseriesInterval, TimeseriesPoint, TopEvent,
         TriggerWebhookEventRequest, TriggerWebhookEventResponse, UpdateWebhookAppRequest,
         UpdateWebhookEndpointRequest, UpdateWebhookEventCatalogRequest, WebhookAnalytics,
