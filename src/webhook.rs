@@ -44,7 +44,7 @@
 //! The other entry points: [`Webhook::verify_as`] deserializes `data` into your own type;
 //! [`Webhook::verify_signature`] only authenticates, for receivers that parse the body themselves;
 //! [`Webhook::verify_at`] takes the clock reading as an argument (tests, recorded deliveries). With the cargo
-//! feature `axum`, [`VerifiedWebhook`] does the same as an extractor.
+//! feature `axum`, `VerifiedWebhook` does the same as an extractor.
 //!
 //! # Retries, the timestamp window and duplicates
 //!
