@@ -104,7 +104,6 @@
 //! [`ErrorKind::Config`] for an `https` base URL, unless an HTTP client with TLS is passed to
 //! [`ClientBuilder::http_client`].
 
-#![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]

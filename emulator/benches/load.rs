@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use axum::serve::ListenerExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wacht_webhooks_emulator::Emulator;
@@ -48,10 +48,8 @@ async fn start_receiver(record: bool) -> (String, Shared) {
             let now = Instant::now();
             let mut receipts = state.lock().unwrap();
             receipts.total += 1;
-            if record {
-                if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
-                    receipts.first.entry(id.to_string()).or_insert(now);
-                }
+            if record && let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
+                receipts.first.entry(id.to_string()).or_insert(now);
             }
             "ok"
         }
@@ -210,7 +208,9 @@ async fn throughput(client: Arc<Client>) -> f64 {
     };
     let elapsed = last.duration_since(started).as_secs_f64();
     let rate = unique as f64 / elapsed;
-    println!("== throughput: {TRIGGERS} triggers x {ENDPOINTS} endpoints, {TRIGGER_CONCURRENCY} triggers in flight");
+    println!(
+        "== throughput: {TRIGGERS} triggers x {ENDPOINTS} endpoints, {TRIGGER_CONCURRENCY} triggers in flight"
+    );
     println!(
         "deliveries expected {}, unique webhook-ids received {unique}, requests received {total}, lost {missing}",
         expected.len()
@@ -264,7 +264,9 @@ async fn baseline() -> f64 {
     let elapsed = started.elapsed().as_secs_f64();
     let received = receipts.lock().unwrap().total;
     let rate = received as f64 / elapsed;
-    println!("== loopback limit: {total} plain reqwest POSTs to a bare axum handler, {BASELINE_CONCURRENCY} in flight");
+    println!(
+        "== loopback limit: {total} plain reqwest POSTs to a bare axum handler, {BASELINE_CONCURRENCY} in flight"
+    );
     println!("received {received} in {elapsed:.2} s: {rate:.0} requests/s");
     rate
 }
@@ -300,7 +302,10 @@ async fn paced(client: Arc<Client>) {
     }
     round_trips.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let missing = wait_all(&receipts, &expected).await;
-    println!("== paced: {rate} triggers/s for {PACED_SECONDS} s ({count} triggers, {} deliveries), lost {missing}", expected.len());
+    println!(
+        "== paced: {rate} triggers/s for {PACED_SECONDS} s ({count} triggers, {} deliveries), lost {missing}",
+        expected.len()
+    );
     report_latency(
         "trigger-to-receipt latency",
         &latencies(&receipts, &expected),

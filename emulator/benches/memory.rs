@@ -9,11 +9,11 @@
 //! every delivery and whole response bodies (up to 64 KiB), for comparison;
 //! `MEMORY_MILESTONES=10000,20000` measures after other counts.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wacht_webhooks_emulator::Emulator;

@@ -19,12 +19,12 @@ use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::dns::Resolve;
 use serde_json::{Map, Value};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::resolve::{Guarded, TargetPolicy};
 use crate::store::{
-    AttemptOutcome, AttemptPlan, NextStep, SendJob, Store, RESPONSE_BODY_READ_LIMIT,
+    AttemptOutcome, AttemptPlan, NextStep, RESPONSE_BODY_READ_LIMIT, SendJob, Store,
 };
 use crate::url_policy;
 

@@ -12,17 +12,17 @@ use tokio::task::JoinHandle;
 use crate::api::{self, Ctx, RateLimiter};
 use crate::behaviour::Behaviour;
 use crate::delivery::{
-    Engine, EngineConfig, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
-    DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT,
+    DEFAULT_MAX_ATTEMPTS_IN_FLIGHT, DEFAULT_MAX_ATTEMPTS_IN_FLIGHT_PER_ENDPOINT, Engine,
+    EngineConfig,
 };
 use crate::fixtures::{self, StrictUrls};
-use crate::inbox::{Inbox, Inboxes, WaitTimeout, DEFAULT_WAIT};
+use crate::inbox::{DEFAULT_WAIT, Inbox, Inboxes, WaitTimeout};
 use crate::replay::Replayer;
 use crate::resolve::SystemResolver;
-use crate::serve::{self, Limits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use crate::serve::{self, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits};
 use crate::state_file::{self, Saver};
 use crate::store::persist::Resume;
-use crate::store::{Retention, Store, Timing, RESPONSE_BODY_READ_LIMIT};
+use crate::store::{RESPONSE_BODY_READ_LIMIT, Retention, Store, Timing};
 #[cfg(feature = "tls")]
 use crate::tls;
 use reqwest::dns::Resolve;
@@ -472,12 +472,12 @@ impl EmulatorBuilder {
             addr: self.listen,
             source,
         })?;
-        if let Some((max, per)) = self.api_rate_limit {
-            if max == 0 || per.is_zero() {
-                return Err(StartError::Config(
-                    "the API rate limit needs at least one request per non-empty window".into(),
-                ));
-            }
+        if let Some((max, per)) = self.api_rate_limit
+            && (max == 0 || per.is_zero())
+        {
+            return Err(StartError::Config(
+                "the API rate limit needs at least one request per non-empty window".into(),
+            ));
         }
         let (store, resume) = self.load_state()?;
         let store = Arc::new(store);
@@ -579,7 +579,8 @@ impl EmulatorBuilder {
     #[cfg(feature = "tls")]
     fn tls_config(
         &self,
-    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder, StartError> {
+    ) -> Result<impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder + use<>, StartError>
+    {
         let mut extra = Vec::new();
         for pem in &self.extra_roots {
             extra.extend(tls::parse_pem(pem).map_err(|e| StartError::HttpClient(e.into()))?);
@@ -768,14 +769,13 @@ impl Emulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout_at(deadline, &mut server)
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout_at(deadline, &mut server)
                 .await
                 .is_err()
-            {
-                tracing::warn!("shutdown deadline passed: dropping the API requests in progress");
-                server.abort();
-            }
+        {
+            tracing::warn!("shutdown deadline passed: dropping the API requests in progress");
+            server.abort();
         }
         self.engine.shutdown(deadline).await;
         if let Some(saving) = self.saving.take() {

@@ -1,6 +1,6 @@
 //! The error envelope every failure answers with: `{"errors":[{"message":"...","code":<status>}]}`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::spec::{ErrorBody, ErrorDetail};

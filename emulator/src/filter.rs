@@ -65,10 +65,10 @@ fn validate_path(path: &str, value: &Value, schema: Option<&Value>) -> Result<()
     if path.split('.').any(str::is_empty) {
         return Err(format!("Invalid filter path '{path}'"));
     }
-    if let Some(schema) = schema {
-        if !path_in_schema(schema, path) {
-            return Err(format!("Filter path '{path}' is not in the event schema"));
-        }
+    if let Some(schema) = schema
+        && !path_in_schema(schema, path)
+    {
+        return Err(format!("Filter path '{path}' is not in the event schema"));
     }
     match operator_object(value) {
         Some(operators) => operators

@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -149,13 +149,13 @@ impl Fixtures {
             if !apps.insert(app.slug.as_str()) {
                 return Err(format!("apps: duplicate slug '{}'", app.slug));
             }
-            if let Some(secret) = &app.signing_secret {
-                if !secret.starts_with("whsec_") || SigningKey::from_secret(secret).is_none() {
-                    return Err(format!(
-                        "app '{}': signing_secret must be 'whsec_' followed by base64",
-                        app.slug
-                    ));
-                }
+            if let Some(secret) = &app.signing_secret
+                && (!secret.starts_with("whsec_") || SigningKey::from_secret(secret).is_none())
+            {
+                return Err(format!(
+                    "app '{}': signing_secret must be 'whsec_' followed by base64",
+                    app.slug
+                ));
             }
             for (i, endpoint) in app.endpoints.iter().enumerate() {
                 url_policy::parse(&endpoint.url)
@@ -174,13 +174,14 @@ impl Fixtures {
             .map(|c| (c.slug.as_str(), ()))
             .collect();
         for app in &self.apps {
-            if let Some(catalog) = &app.event_catalog {
-                if !declared.contains_key(catalog.as_str()) && !store.has_catalog(catalog) {
-                    return Err(format!(
-                        "app '{}': unknown event_catalog '{catalog}' (declare it under catalogs)",
-                        app.slug
-                    ));
-                }
+            if let Some(catalog) = &app.event_catalog
+                && !declared.contains_key(catalog.as_str())
+                && !store.has_catalog(catalog)
+            {
+                return Err(format!(
+                    "app '{}': unknown event_catalog '{catalog}' (declare it under catalogs)",
+                    app.slug
+                ));
             }
         }
         for catalog in self.catalogs {

@@ -40,7 +40,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 mod analytics;
 mod api;
@@ -67,12 +66,12 @@ mod wire;
 
 pub use behaviour::Behaviour;
 pub use emulator::{
-    default_retry_schedule, Emulator, EmulatorBuilder, StartError, DEFAULT_API_KEY,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STATE_INTERVAL,
+    DEFAULT_API_KEY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STATE_INTERVAL, Emulator, EmulatorBuilder,
+    StartError, default_retry_schedule,
 };
 pub use inbox::{
-    Inbox, InvalidStatus, ReceivedRequest, WaitTimeout, DEFAULT_WAIT, INBOX_PATH, MAX_INBOXES,
-    MAX_INBOX_BODY, MAX_INBOX_NAME, MAX_REQUESTS_PER_INBOX,
+    DEFAULT_WAIT, INBOX_PATH, Inbox, InvalidStatus, MAX_INBOX_BODY, MAX_INBOX_NAME, MAX_INBOXES,
+    MAX_REQUESTS_PER_INBOX, ReceivedRequest, WaitTimeout,
 };
 pub use inspector::INSPECTOR_PATH;
 /// Name resolution: implement [`dns::Resolve`] and pass it to

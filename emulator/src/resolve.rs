@@ -37,10 +37,10 @@ impl TargetPolicy {
         if self.loopback_only && !crate::ip_registry::is_loopback(ip) {
             return Some(format!("{ip} is not a loopback address"));
         }
-        if self.strict {
-            if let Some(block) = crate::ip_registry::special_purpose(ip) {
-                return Some(format!("{ip} is not globally reachable ({block})"));
-            }
+        if self.strict
+            && let Some(block) = crate::ip_registry::special_purpose(ip)
+        {
+            return Some(format!("{ip} is not globally reachable ({block})"));
         }
         None
     }
@@ -139,9 +139,11 @@ mod tests {
 
     #[tokio::test]
     async fn strict_refuses_special_purpose_addresses_in_the_answer() {
-        assert!(guarded(&["1.1.1.1", "2606:4700::1111"], STRICT)
-            .await
-            .is_ok());
+        assert!(
+            guarded(&["1.1.1.1", "2606:4700::1111"], STRICT)
+                .await
+                .is_ok()
+        );
         for answer in [
             &["127.0.0.1"][..],
             &["1.1.1.1", "169.254.169.254"],

@@ -1,7 +1,7 @@
 //! Standard Webhooks signing: secrets, keys and `webhook-signature` values.
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

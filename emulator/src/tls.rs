@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// Mozilla's roots and the system's: loaded once per process (reading the system's store takes
 /// a while, and tests start many emulators).

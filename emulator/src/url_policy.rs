@@ -151,12 +151,16 @@ mod tests {
                 "{url}"
             );
         }
-        assert!(check_strict(&parse("https://example.com/").unwrap(), None)
-            .await
-            .is_ok());
-        assert!(check_strict(&parse("https://8.8.8.8/").unwrap(), None)
-            .await
-            .is_ok());
+        assert!(
+            check_strict(&parse("https://example.com/").unwrap(), None)
+                .await
+                .is_ok()
+        );
+        assert!(
+            check_strict(&parse("https://8.8.8.8/").unwrap(), None)
+                .await
+                .is_ok()
+        );
         for url in [
             "https://metadata.google.internal/",
             "https://Instance-Data.example/",

@@ -5,8 +5,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, Timelike, Utc};
-use common::{start_documented, Api, Receiver, Reply};
-use serde_json::{json, Value};
+use common::{Api, Receiver, Reply, start_documented};
+use serde_json::{Value, json};
 
 /// One delivery as the test observed it, with its attempts' status codes and times.
 struct Seen {

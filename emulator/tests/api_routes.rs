@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{assert_error, start, start_documented, start_with, KEY};
-use serde_json::{json, Value};
+use common::{KEY, assert_error, start, start_documented, start_with};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn authentication_is_required() {
@@ -565,10 +565,12 @@ async fn strict_url_policy() {
             )
             .await;
         assert_error(&result, 400, None);
-        assert!(result.1["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Invalid webhook URL"));
+        assert!(
+            result.1["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid webhook URL")
+        );
     }
     // Loopback-only delivery: public hostnames are accepted without being looked up.
     api.endpoint(&app, "https://hooks.example.com/wacht", "e", json!({}))

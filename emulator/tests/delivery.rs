@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{builder, signature_valid, start, start_documented, start_with, Receiver, Reply};
-use serde_json::{json, Value};
+use common::{Receiver, Reply, builder, signature_valid, start, start_documented, start_with};
+use serde_json::{Value, json};
 
 fn slug(app: &Value) -> &str {
     app["app_slug"].as_str().unwrap()

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{assert_error, signature_valid, start, start_with, Receiver, KEY};
-use serde_json::{json, Value};
+use common::{KEY, Receiver, assert_error, signature_valid, start, start_with};
+use serde_json::{Value, json};
 
 /// A request with any method, path, headers and raw body; answers status and JSON (or text) body.
 async fn raw(

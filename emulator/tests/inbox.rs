@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wacht_webhooks::{
     CreateWebhookAppRequest, CreateWebhookEndpointRequest, CreateWebhookEventCatalogRequest,
     DeliveryStatus, TriggerWebhookEventRequest, WaitOptions, Webhook, WebhookApp,

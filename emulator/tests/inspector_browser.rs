@@ -206,9 +206,11 @@ async fn trigger_inspect_and_replay_in_a_browser() {
     );
     assert!(detail.contains("in_42"), "the payload as sent: {detail}");
     wait_for_count(&browser, "#delivery-detail pre.headers", 1).await;
-    assert!(text_of(&browser, "#delivery-detail pre.headers")
-        .await
-        .contains("webhook-signature"));
+    assert!(
+        text_of(&browser, "#delivery-detail pre.headers")
+            .await
+            .contains("webhook-signature")
+    );
 
     // Replay it: a second delivery appears.
     browser

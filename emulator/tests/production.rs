@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_error, builder, eventually, start_in, start_with, Api, Receiver, Reply};
-use serde_json::{json, Value};
+use common::{Api, Receiver, Reply, assert_error, builder, eventually, start_in, start_with};
+use serde_json::{Value, json};
 use wacht_webhooks_emulator::Behaviour::{self, Documented, Production};
 use wacht_webhooks_emulator::{Emulator, EmulatorBuilder};
 
@@ -173,12 +173,16 @@ async fn p6_documented_applies_endpoint_id_since_and_until() {
 
     let by_endpoint = list(&api, &app, &format!("endpoint_id={}", id(&first["id"]))).await;
     assert_eq!(ids(&by_endpoint), [a.as_str()]);
-    assert!(list(&api, &app, "since=2999-01-01T00:00:00Z")
-        .await
-        .is_empty());
-    assert!(list(&api, &app, "until=2000-01-01T00:00:00Z")
-        .await
-        .is_empty());
+    assert!(
+        list(&api, &app, "since=2999-01-01T00:00:00Z")
+            .await
+            .is_empty()
+    );
+    assert!(
+        list(&api, &app, "until=2000-01-01T00:00:00Z")
+            .await
+            .is_empty()
+    );
 }
 
 /// An older delivery whose retry succeeds after a newer delivery settled; returns the app, the

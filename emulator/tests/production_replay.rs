@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_error, builder, signature_valid, start_with, Api, Receiver, Reply, KEY};
-use serde_json::{json, Value};
+use common::{Api, KEY, Receiver, Reply, assert_error, builder, signature_valid, start_with};
+use serde_json::{Value, json};
 use wacht_webhooks_emulator::{Behaviour, Emulator, EmulatorBuilder};
 
 const BOTH: [Behaviour; 2] = [Behaviour::Production, Behaviour::Documented];

@@ -5,10 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    assert_error, builder, signature_valid, start, start_documented, start_with, Api, Receiver,
-    Reply,
+    Api, Receiver, Reply, assert_error, builder, signature_valid, start, start_documented,
+    start_with,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wacht_webhooks_emulator::Behaviour;
 
 fn slug(app: &Value) -> String {

@@ -3,11 +3,14 @@
 //!
 //! `cargo bench -p wacht-webhooks-generator --bench generate`
 
+// `criterion_group!` declares a public function without documentation.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use wacht_webhooks_generator::{format, generate_tokens, lint, Spec};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use wacht_webhooks_generator::{Spec, format, generate_tokens, lint};
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/webhooks.yaml");
 

@@ -18,12 +18,12 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::codegen::{
-    doc_text, generic_inner, options_type_name, paginated, query_parameters, rust_ident, Paginated,
-    Shapes,
-};
-use crate::spec::{schema_ref_name, Operation, Spec};
 use crate::Error;
+use crate::codegen::{
+    Paginated, Shapes, doc_text, generic_inner, options_type_name, paginated, query_parameters,
+    rust_ident,
+};
+use crate::spec::{Operation, Spec, schema_ref_name};
 
 /// The extension that shapes a call where the wire leaves a choice.
 pub const CLIENT_EXTENSION: &str = "x-client";
@@ -75,7 +75,9 @@ fn call_shape(op: &Operation<'_>) -> Result<CallShape, Error> {
                     .iter()
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| bad(&format!("{location}.body-args"), "must list property names"))?;
+                    .ok_or_else(|| {
+                        bad(&format!("{location}.body-args"), "must list property names")
+                    })?;
                 shape.body_args = Some(names);
             }
             ("unwrap", Value::String(s)) => shape.unwrap = Some(s.clone()),
@@ -84,7 +86,7 @@ fn call_shape(op: &Operation<'_>) -> Result<CallShape, Error> {
                 return Err(bad(
                     &format!("{location}.{key}"),
                     "is not one of `options: none | separate`, `body-args: [property, ...]`, `unwrap: property`, `stream: filtered`",
-                ))
+                ));
             }
         }
     }
@@ -516,8 +518,12 @@ impl<'a> Call<'a> {
             .map(|(code, _)| format!("`{code}`"))
             .collect::<Vec<_>>();
         let retries = match self.idempotent {
-            true => "Retried on 429, 502, 503, 504, timeouts and connection failures: the server treats a repeat as harmless.",
-            false => "Retried only when the request never reached the server (a failed connection): a repeat could act twice.",
+            true => {
+                "Retried on 429, 502, 503, 504, timeouts and connection failures: the server treats a repeat as harmless."
+            }
+            false => {
+                "Retried only when the request never reached the server (a failed connection): a repeat could act twice."
+            }
         };
         format!(
             "\n# Errors\n\nThe server's {} answers come back as an [`Error`](crate::Error) with the status and the server's messages; timeouts, transport failures and answers that do not decode too. {retries}\n",

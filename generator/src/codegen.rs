@@ -22,8 +22,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::spec::{open_enum_values, pascal_case, schema_ref_name, Operation, Spec};
 use crate::Error;
+use crate::spec::{Operation, Spec, open_enum_values, pascal_case, schema_ref_name};
 
 /// The type the generated `Client` carries for the hand-written transport (retries, tracing).
 const INNER_TYPE: &str = "crate::transport::Transport";
@@ -158,10 +158,10 @@ fn mark_non_exhaustive(file: &mut syn::File, names: &BTreeSet<String>) {
         })
         .flat_map(|(_, items)| items.iter_mut());
     for item in items {
-        if let syn::Item::Struct(s) = item {
-            if names.contains(&s.ident.to_string()) {
-                s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
-            }
+        if let syn::Item::Struct(s) = item
+            && names.contains(&s.ident.to_string())
+        {
+            s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
         }
     }
 }
@@ -417,7 +417,7 @@ fn sensitive_properties(spec: &Spec) -> Result<BTreeMap<String, BTreeSet<String>
                 _ => {
                     return Err(Error::Generate(format!(
                         "components.schemas.{name}.properties.{property}.{SENSITIVE}: must be true or false"
-                    )))
+                    )));
                 }
             }
         }
@@ -756,11 +756,11 @@ fn request_schemas(spec: &Spec) -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             };
             crate::lint::walk_schema(schema, "", &mut |s, _| {
-                if let Some(inner) = schema_ref_name(s) {
-                    if !found.contains_key(inner) {
-                        found.insert(inner.to_string(), BTreeSet::new());
-                        queue.push(inner.to_string());
-                    }
+                if let Some(inner) = schema_ref_name(s)
+                    && !found.contains_key(inner)
+                {
+                    found.insert(inner.to_string(), BTreeSet::new());
+                    queue.push(inner.to_string());
                 }
             });
         }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::spec::{schema_ref_name, Operation, Spec};
+use crate::spec::{Operation, Spec, schema_ref_name};
 
 /// One difference between two specs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,10 +7,10 @@
 #[cfg(feature = "check")]
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 #[cfg(feature = "check")]
-use crate::lint::{bodies, parameters_located, walk_schema, Findings};
+use crate::lint::{Findings, bodies, parameters_located, walk_schema};
 #[cfg(feature = "check")]
 use crate::spec::Spec;
 

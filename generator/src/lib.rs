@@ -37,22 +37,22 @@ mod spec;
 #[cfg(feature = "check")]
 mod version;
 
-pub use calls::{rules, rules_source, Rule, RuleValue, CLIENT_EXTENSION, CODE_SAMPLES};
+pub use calls::{CLIENT_EXTENSION, CODE_SAMPLES, Rule, RuleValue, rules, rules_source};
 pub use codegen::{format, generate, generate_tokens, options_type_name};
 #[cfg(feature = "check")]
-pub use diff::{diff, Change};
+pub use diff::{Change, diff};
 pub use examples::to_json_schema;
-pub use lint::{lint, Finding, SHARED_ERROR_RESPONSE};
+pub use lint::{Finding, SHARED_ERROR_RESPONSE, lint};
 #[cfg(feature = "check")]
 #[cfg_attr(docsrs, doc(cfg(feature = "check")))]
 pub use publish::{
-    changes_markdown, network_resources, publish, publish_bundle, to_json, to_yaml, BundleOptions,
-    CHANGES_FILE, HTML_FILE,
+    BundleOptions, CHANGES_FILE, HTML_FILE, changes_markdown, network_resources, publish,
+    publish_bundle, to_json, to_yaml,
 };
-pub use server::{generate_server, write_server_with, ServerOptions};
+pub use server::{ServerOptions, generate_server, write_server_with};
 pub use spec::{Operation, Spec};
 #[cfg(feature = "check")]
-pub use version::{check_bump, Bump, Version};
+pub use version::{Bump, Version, check_bump};
 
 /// Why the generator could not do its work.
 #[derive(Debug, thiserror::Error)]

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::diff::{diff, Change};
-use crate::spec::Spec;
-use crate::version::{check_bump, Version};
 use crate::Error;
+use crate::diff::{Change, diff};
+use crate::spec::Spec;
+use crate::version::{Version, check_bump};
 
 /// The rendered reference, next to `webhooks.json`.
 pub const HTML_FILE: &str = "webhooks.html";

@@ -31,8 +31,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
-use crate::spec::{pascal_case, schema_ref_name, Spec};
 use crate::Error;
+use crate::spec::{Spec, pascal_case, schema_ref_name};
 
 /// What the server reads differently from the spec's schemas.
 #[derive(Debug, Clone, Default)]
@@ -76,8 +76,8 @@ pub fn write_server_with(
 
 fn generate_server_tokens(spec: &Spec, options: &ServerOptions) -> Result<TokenStream, Error> {
     let canonical = spec.canonical();
-    let gen = Gen::new(&canonical, options);
-    let types = gen.types()?;
+    let typegen = Gen::new(&canonical, options);
+    let types = typegen.types()?;
     let operations = operations(spec)?;
     let constants = constants(spec)?;
     let schemas = response_schemas(spec)?;
@@ -363,13 +363,13 @@ impl<'a> Gen<'a> {
                 _ => {
                     return Err(Error::Generate(format!(
                         "{location}: an inline object needs a named component schema"
-                    )))
+                    )));
                 }
             },
             Some(other) => {
                 return Err(Error::Generate(format!(
                     "{location}: type `{other}` has no Rust form"
-                )))
+                )));
             }
         };
         Ok((ty, nullable, false))
@@ -380,12 +380,11 @@ impl<'a> Gen<'a> {
 fn reach(spec: &Spec, schema: &Value, names: &mut BTreeSet<String>) {
     match schema {
         Value::Object(map) => {
-            if let Some(name) = schema_ref_name(schema) {
-                if names.insert(name.to_string()) {
-                    if let Some(target) = spec.schemas().and_then(|s| s.get(name)) {
-                        reach(spec, target, names);
-                    }
-                }
+            if let Some(name) = schema_ref_name(schema)
+                && names.insert(name.to_string())
+                && let Some(target) = spec.schemas().and_then(|s| s.get(name))
+            {
+                reach(spec, target, names);
             }
             map.values().for_each(|v| reach(spec, v, names));
         }

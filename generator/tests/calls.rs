@@ -5,8 +5,8 @@
 mod common;
 
 use common::{real, real_with_added_list_operation, spec};
-use serde_json::{json, Value};
-use wacht_webhooks_generator::{generate, rules, Error, Rule, RuleValue, Spec};
+use serde_json::{Value, json};
+use wacht_webhooks_generator::{Error, Rule, RuleValue, Spec, generate, rules};
 
 /// The methods of the generated `impl crate::client::Webhooks`, by name.
 fn webhooks_methods(source: &str) -> Vec<syn::ImplItemFn> {
@@ -250,7 +250,9 @@ fn server_rules_become_constants() {
     assert_eq!(value("INCLUDE_INACTIVE_DEFAULT"), RuleValue::Flag(false));
 
     let source = generate(&spec(&real())).unwrap();
-    assert!(source.contains("pub const REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS: i64 = 48;"));
+    assert!(
+        source.contains("pub const REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS: i64 = 48;")
+    );
 
     let standalone = wacht_webhooks_generator::rules_source(&spec(&real())).unwrap();
     let file = syn::parse_file(&standalone).expect("a Rust file of constants");

@@ -5,9 +5,9 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{at, base, remove, TempDir, BASE, REAL_SPEC};
-use serde_json::{json, Value};
-use wacht_webhooks_generator::{to_json, Bump, Spec, Version};
+use common::{BASE, REAL_SPEC, TempDir, at, base, remove};
+use serde_json::{Value, json};
+use wacht_webhooks_generator::{Bump, Spec, Version, to_json};
 
 fn run(args: &[&str]) -> Output {
     run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)

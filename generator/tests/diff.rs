@@ -3,8 +3,8 @@
 mod common;
 
 use common::{at, base, real, remove, spec};
-use serde_json::{json, Value};
-use wacht_webhooks_generator::{diff, Change};
+use serde_json::{Value, json};
+use wacht_webhooks_generator::{Change, diff};
 
 const APPS: &str = "/paths/~1webhooks~1apps";
 const APP: &str = "/paths/~1webhooks~1apps~1{app_slug}";

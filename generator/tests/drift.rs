@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use wacht_webhooks_generator::{to_json, Spec};
+use wacht_webhooks_generator::{Spec, to_json};
 
 const YAML: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/webhooks.yaml");
 const JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/webhooks.json");

@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{at, base, base_with, operation_ids, real, remove, spec, TempDir, REAL_SPEC};
-use serde_json::{json, Value};
+use common::{REAL_SPEC, TempDir, at, base, base_with, operation_ids, real, remove, spec};
+use serde_json::{Value, json};
 use syn::parse::Parser;
-use wacht_webhooks_generator::{generate, lint, options_type_name, write_client, Error, Spec};
+use wacht_webhooks_generator::{Error, Spec, generate, lint, options_type_name, write_client};
 
 fn generated_file(spec: &Spec) -> syn::File {
     let source = generate(spec).expect("the spec generates");
@@ -100,7 +100,7 @@ fn idempotent_ids(file: &syn::File) -> BTreeSet<String> {
             "unexpected macro {:?}",
             mac.path
         );
-        let pattern = (|input: syn::parse::ParseStream| {
+        let pattern = (|input: syn::parse::ParseStream<'_>| {
             input.parse::<syn::Expr>()?;
             input.parse::<syn::Token![,]>()?;
             syn::Pat::parse_multi_with_leading_vert(input)

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{at, base_with, locations, remove, REAL_SPEC};
+use common::{REAL_SPEC, at, base_with, locations, remove};
 use serde_json::json;
-use wacht_webhooks_generator::{lint, Finding, Spec};
+use wacht_webhooks_generator::{Finding, Spec, lint};
 
 /// JSON pointers into the base fixture.
 const APPS: &str = "/paths/~1webhooks~1apps";
@@ -284,9 +284,14 @@ fn closed_error_body_fires() {
 fn closed_inline_response_schema_fires() {
     assert_fires(
         "response-additional-properties",
-        &["paths./webhooks/apps/{app_slug}.get.responses.200.content.application/json.schema.additionalProperties"],
+        &[
+            "paths./webhooks/apps/{app_slug}.get.responses.200.content.application/json.schema.additionalProperties",
+        ],
         |v| {
-            *at(v, &format!("{APP}/get/responses/200/content/application~1json/schema")) = json!({
+            *at(
+                v,
+                &format!("{APP}/get/responses/200/content/application~1json/schema"),
+            ) = json!({
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {"app_slug": {"type": "string", "description": "The slug."}},
@@ -426,9 +431,14 @@ fn undescribed_property_of_inline_request_schema_fires() {
 fn undescribed_property_of_inline_response_schema_fires() {
     assert_fires(
         "described",
-        &["paths./webhooks/apps/{app_slug}.get.responses.200.content.application/json.schema.properties.app_slug"],
+        &[
+            "paths./webhooks/apps/{app_slug}.get.responses.200.content.application/json.schema.properties.app_slug",
+        ],
         |v| {
-            *at(v, &format!("{APP}/get/responses/200/content/application~1json/schema")) = json!({
+            *at(
+                v,
+                &format!("{APP}/get/responses/200/content/application~1json/schema"),
+            ) = json!({
                 "type": "object",
                 "properties": {"app_slug": {"type": "string"}},
                 "example": {"app_slug": "shop"},

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{real, spec};
-use serde_json::{json, Value};
-use wacht_webhooks_generator::{generate_server, ServerOptions, Spec};
+use serde_json::{Value, json};
+use wacht_webhooks_generator::{ServerOptions, Spec, generate_server};
 
 fn server_file(spec: &Spec) -> syn::File {
     let source = generate_server(spec, &ServerOptions::default()).expect("the spec generates");

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{remove, REAL_SPEC};
+use common::{REAL_SPEC, remove};
 use serde_json::Value;
-use wacht_webhooks_generator::{check_bump, diff, Bump, Spec, Version};
+use wacht_webhooks_generator::{Bump, Spec, Version, check_bump, diff};
 
 const RELEASED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/released.json");
 
@@ -57,12 +57,14 @@ fn before_1_0_an_incompatible_change_needs_a_minor_bump() {
     let mut raw = old.raw.clone();
     remove(&mut raw, "/paths/~1webhooks~1apps~1{app_slug}/delete");
     let changes = diff(&old, &with_version(raw.clone(), zero));
-    assert!(check_bump(
-        &old,
-        &with_version(raw.clone(), zero.bumped(Bump::Patch)),
-        &changes
-    )
-    .is_err());
+    assert!(
+        check_bump(
+            &old,
+            &with_version(raw.clone(), zero.bumped(Bump::Patch)),
+            &changes
+        )
+        .is_err()
+    );
     assert_eq!(
         check_bump(&old, &with_version(raw, zero.bumped(Bump::Minor)), &changes),
         Ok(())

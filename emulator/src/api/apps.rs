@@ -3,11 +3,11 @@
 use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
-use super::{map, Ctx};
+use super::{Ctx, map};
 use crate::spec::query::list_webhook_apps as params;
 use crate::spec::{
-    CreateWebhookAppRequest, EmptyObject, UpdateWebhookAppRequest, WebhookApp, WebhookAppPage,
-    LIST_WEBHOOK_APPS_LIMIT_DEFAULT,
+    CreateWebhookAppRequest, EmptyObject, LIST_WEBHOOK_APPS_LIMIT_DEFAULT, UpdateWebhookAppRequest,
+    WebhookApp, WebhookAppPage,
 };
 
 /// Largest page of the app list: the emulator's own bound (the spec states none).

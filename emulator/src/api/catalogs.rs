@@ -3,7 +3,7 @@
 use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, Query, Reply};
-use super::{map, Ctx};
+use super::{Ctx, map};
 use crate::spec::query::list_webhook_event_catalogs as params;
 use crate::spec::{
     AppendWebhookEventCatalogEventsRequest, ArchiveWebhookEventRequest,

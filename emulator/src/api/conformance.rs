@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::spec::{operation, RESPONSE_SCHEMAS, SCHEMA_DEFINITIONS};
+use crate::spec::{RESPONSE_SCHEMAS, SCHEMA_DEFINITIONS, operation};
 
 type Validators = HashMap<(&'static str, &'static str), Result<jsonschema::Validator, String>>;
 

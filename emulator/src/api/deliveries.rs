@@ -3,12 +3,12 @@
 use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
-use super::{map, Ctx};
+use super::{Ctx, map};
 use crate::error::ApiError;
 use crate::spec::query::{get_webhook_delivery, list_webhook_deliveries as params};
 use crate::spec::{
-    TriggerWebhookEventRequest, TriggerWebhookEventResponse, WebhookDeliveryDetails,
-    WebhookDeliveryPage, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT,
+    LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, TriggerWebhookEventRequest, TriggerWebhookEventResponse,
+    WebhookDeliveryDetails, WebhookDeliveryPage,
 };
 use crate::store::DeliveryFilter;
 use crate::wire::parse_id;

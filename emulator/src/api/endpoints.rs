@@ -3,13 +3,13 @@
 use axum::extract::State;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
-use super::{map, Ctx};
+use super::{Ctx, map};
 use crate::error::{ApiError, ApiResult};
 use crate::spec::query::list_webhook_endpoints as params;
 use crate::spec::{
-    CreateWebhookEndpointRequest, EmptyObject, ReactivateEndpointResponse,
-    TestWebhookEndpointRequest, TestWebhookEndpointResponse, UpdateWebhookEndpointRequest,
-    WebhookEndpoint, WebhookEndpointPage, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT,
+    CreateWebhookEndpointRequest, EmptyObject, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT,
+    ReactivateEndpointResponse, TestWebhookEndpointRequest, TestWebhookEndpointResponse,
+    UpdateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointPage,
 };
 use crate::store::model::EndpointState;
 use crate::url_policy;

@@ -15,17 +15,17 @@ mod stats;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use subtle::ConstantTimeEq;
 
 use crate::delivery::Engine;
 use crate::error::ApiError;
 use crate::replay::Replayer;
-use crate::spec::{handler, Handlers};
+use crate::spec::{Handlers, handler};
 use crate::store::Store;
 
 pub use rate_limit::RateLimiter;
@@ -161,8 +161,8 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use crate::spec::OPERATIONS;
     use crate::Emulator;
+    use crate::spec::OPERATIONS;
 
     /// A second net behind `Handlers` (where a missing operation does not compile): every
     /// operation answers on its method and path, not with the unknown-route or wrong-method answer.

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
-use super::{map, Ctx};
+use super::{Ctx, map};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::spec::query::list_webhook_replay_tasks as params;
 use crate::spec::{
-    CancelReplayTaskResponse, ReplayTaskState, ReplayTaskStatus, ReplayTaskStatusPage,
-    ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
-    LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP, LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT,
+    CancelReplayTaskResponse, LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP,
+    LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT, ReplayTaskState, ReplayTaskStatus,
+    ReplayTaskStatusPage, ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
 };
 use crate::store::{ReplayCreated, ReplayStart};
 use crate::wire::parse_id;

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use super::extract::{ApiPath, JsonOk, Query, Reply};
 use super::Ctx;
+use super::extract::{ApiPath, JsonOk, Query, Reply};
 use crate::analytics::{self, Interval};
 use crate::error::{ApiError, ApiResult};
 use crate::spec::query::{get_webhook_analytics, get_webhook_timeseries};

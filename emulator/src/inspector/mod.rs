@@ -6,20 +6,20 @@
 //! never part of what is served: the page reads it from the URL fragment (`#key=...`, which
 //! browsers do not send) or asks for it.
 
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::api::{self, map, Ctx};
+use crate::api::{self, Ctx, map};
 use crate::inbox::Inboxes;
-use crate::store::model::RowStatus;
 use crate::store::SentRequest;
+use crate::store::model::RowStatus;
 use crate::wire::parse_id;
 
 /// Where the page is served.

@@ -1,10 +1,10 @@
 //! Webhook apps: slugs, secrets and their lifecycle.
 
-use super::model::App;
 use super::Page;
-use super::{paginate, PageRequest, State, Store};
+use super::model::App;
+use super::{PageRequest, State, Store, paginate};
 use crate::error::{ApiError, ApiResult};
-use crate::signing::{new_secret, SigningKey};
+use crate::signing::{SigningKey, new_secret};
 use crate::spec::{CreateWebhookAppRequest, UpdateWebhookAppRequest};
 use crate::wire::now;
 

@@ -12,7 +12,7 @@ use super::model::{
     Attempt, Delivery, DeliveryDetails, DeliveryRow, DeliveryStatus, Endpoint, EndpointEvent,
     EndpointEventKind, LogRow, RowStatus,
 };
-use super::{failure_window_start, paginate, Page, PageRequest, Retention, State, Store};
+use super::{Page, PageRequest, Retention, State, Store, failure_window_start, paginate};
 use crate::analytics::{AttemptFacts, DeliveryFacts};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};

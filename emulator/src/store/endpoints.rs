@@ -2,22 +2,22 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::Page;
 use super::model::{
     Endpoint, EndpointEvent, EndpointEventKind, EndpointState, RateLimit, Subscription,
 };
-use super::Page;
-use super::{failure_window_start, paginate, PageRequest, State, Store};
+use super::{PageRequest, State, Store, failure_window_start, paginate};
 use crate::behaviour::Behaviour;
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
 use crate::spec::{
-    CreateWebhookEndpointRequest, EventSubscriptionRequest, RateLimitConfig,
-    UpdateWebhookEndpointRequest,
     CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM as MAX_RETRIES,
     CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MINIMUM as MIN_RETRIES,
+    CreateWebhookEndpointRequest, EventSubscriptionRequest, RateLimitConfig,
+    UpdateWebhookEndpointRequest,
 };
 use crate::wire::{format_time, now};
 

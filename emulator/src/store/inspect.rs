@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::DeliveryStatus;
 use super::Store;
+use super::model::DeliveryStatus;
 
 /// One attempt of a delivery as the inspector shows it.
 #[derive(Debug)]

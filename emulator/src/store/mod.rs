@@ -31,7 +31,7 @@ pub use apps::normalize_slug;
 pub use deliveries::{AttemptOutcome, AttemptPlan, DeliveryFilter, NextStep, SendJob};
 pub use inspect::SentRequest;
 pub use replay::{ReplayCreated, ReplayItem, ReplayStart};
-pub use retention::{Retention, RESPONSE_BODY_READ_LIMIT, TRUNCATION_MARK};
+pub use retention::{RESPONSE_BODY_READ_LIMIT, Retention, TRUNCATION_MARK};
 
 /// How long a replay task record lives after its last update (production: 2 h).
 pub const DEFAULT_REPLAY_TASK_TTL: Duration = Duration::from_secs(2 * 60 * 60);

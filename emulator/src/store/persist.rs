@@ -177,7 +177,7 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
 /// `Bytes` that hold UTF-8 (the outbound envelope) as a JSON string.
 pub mod utf8_bytes {
     use bytes::Bytes;
-    use serde::{de, ser, Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer, de, ser};
 
     pub fn serialize<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
         let text = std::str::from_utf8(bytes).map_err(ser::Error::custom)?;

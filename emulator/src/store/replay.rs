@@ -7,14 +7,14 @@ use serde_json::Value;
 
 use super::deliveries::NewDelivery;
 use super::model::{DeliveryStatus, ReplayKey, ReplayTask, ReplayTaskState, TaskIndex, TaskStatus};
-use super::{later, paginate, Page, PageRequest, State, Store};
+use super::{Page, PageRequest, State, Store, later, paginate};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::spec::{
-    ReplayDeliveriesByDateRange, ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
     REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS as MAX_REPLAY_RANGE_HOURS,
     REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS as MAX_REPLAY_IDS,
-    REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS as MAX_RUNNING_TASKS,
+    REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS as MAX_RUNNING_TASKS, ReplayDeliveriesByDateRange,
+    ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
 };
 use crate::wire::{now, parse_time};
 /// How long an idempotency key is remembered.
@@ -108,10 +108,10 @@ impl Store {
         if let Some(key) = &key {
             match state.idempotency.get(&(app_id, key.clone())) {
                 Some((ReplayKey::Task(existing), _)) => {
-                    return Ok(ReplayStart::Done(ReplayCreated::Repeat(*existing)))
+                    return Ok(ReplayStart::Done(ReplayCreated::Repeat(*existing)));
                 }
                 Some((ReplayKey::Pending, _)) => {
-                    return Ok(ReplayStart::Done(ReplayCreated::BeingQueued))
+                    return Ok(ReplayStart::Done(ReplayCreated::BeingQueued));
                 }
                 None => {}
             }
@@ -233,12 +233,12 @@ impl Store {
     /// Marks a running task completed (a cancelled one stays cancelled).
     pub fn complete_replay_task(&self, task_id: i64) {
         let mut state = self.lock();
-        if let Some(task) = state.tasks.get_mut(&task_id) {
-            if task.status.is_running() {
-                task.status = TaskStatus::Completed;
-                task.completed_at = Some(now());
-                task.expires_at = later(now(), self.timing.replay_task_ttl);
-            }
+        if let Some(task) = state.tasks.get_mut(&task_id)
+            && task.status.is_running()
+        {
+            task.status = TaskStatus::Completed;
+            task.completed_at = Some(now());
+            task.expires_at = later(now(), self.timing.replay_task_ttl);
         }
     }
 
