@@ -910,10 +910,11 @@ fn screaming(name: &str) -> String {
 }
 
 /// The server rules of the spec: `x-max-running-tasks` of operations, `x-max-range-hours` of
-/// schemas, `maxItems` of schema properties, `default` and `x-clamp: [min, max]` of component
-/// parameters. Names follow where the rule sits: `<OPERATION>_MAX_RUNNING_TASKS`,
-/// `<SCHEMA>_MAX_RANGE_HOURS`, `<SCHEMA>_<PROPERTY>_MAX_ITEMS`, `<PARAMETER>_DEFAULT`,
-/// `<PARAMETER>_MIN` / `_MAX`.
+/// schemas, `minItems` / `maxItems` / `minimum` / `maximum` of schema properties, `default` and
+/// `x-clamp: [min, max]` of component parameters. Names follow where the rule sits:
+/// `<OPERATION>_MAX_RUNNING_TASKS`, `<SCHEMA>_MAX_RANGE_HOURS`, `<SCHEMA>_<PROPERTY>_MAX_ITEMS`
+/// (`_MIN_ITEMS`, `_MINIMUM`, `_MAXIMUM`), `<PARAMETER>_DEFAULT`, `<PARAMETER>_MIN` / `_MAX`. The
+/// client's generated `rules` module and the emulator's are this one list.
 pub fn rules(spec: &Spec) -> Result<Vec<Rule>, Error> {
     let mut out = Vec::new();
     let count = |value: &Value, location: &str| {
@@ -948,11 +949,24 @@ pub fn rules(spec: &Spec) -> Result<Vec<Rule>, Error> {
         }
         let properties = schema.get("properties").and_then(Value::as_object);
         for (property, prop) in properties.into_iter().flatten() {
-            if let Some(value) = prop.get("maxItems") {
-                let location = format!("components.schemas.{name}.properties.{property}.maxItems");
+            for (keyword, suffix) in [
+                ("minItems", "MIN_ITEMS"),
+                ("maxItems", "MAX_ITEMS"),
+                ("minimum", "MINIMUM"),
+                ("maximum", "MAXIMUM"),
+            ] {
+                let Some(value) = prop.get(keyword) else {
+                    continue;
+                };
+                let location = format!("components.schemas.{name}.properties.{property}.{keyword}");
+                let value = if keyword.ends_with("Items") {
+                    RuleValue::Count(count(value, &location)?)
+                } else {
+                    RuleValue::Integer(integer(value, &location)?)
+                };
                 out.push(Rule {
-                    name: format!("{}_{}_MAX_ITEMS", screaming(name), screaming(property)),
-                    value: RuleValue::Count(count(value, &location)?),
+                    name: format!("{}_{}_{suffix}", screaming(name), screaming(property)),
+                    value,
                     location,
                 });
             }

@@ -798,13 +798,7 @@ fn builder(
     path_filled: &BTreeSet<String>,
     shapes: &Shapes,
 ) -> Result<TokenStream, Error> {
-    let required: BTreeSet<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required = crate::spec::required_properties(schema);
     let mut args = Vec::new();
     let mut inits = Vec::new();
     let mut setters = Vec::new();

@@ -333,11 +333,9 @@ impl Differ<'_> {
     fn properties(&mut self, old: &Value, new: &Value, location: &str, dir: Direction) {
         let props = |v: &Value| v.get("properties").and_then(Value::as_object).cloned();
         let required = |v: &Value| -> BTreeSet<String> {
-            v.get("required")
-                .and_then(Value::as_array)
+            crate::spec::required_properties(v)
                 .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str().map(str::to_string))
+                .map(str::to_string)
                 .collect()
         };
         // An object may gain its first property or lose its last one: a missing `properties`

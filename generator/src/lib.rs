@@ -132,9 +132,13 @@ pub fn load_checked(path: impl AsRef<Path>) -> Result<Spec, Error> {
 /// the file only when its content changed.
 pub fn write_client(spec: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<(), Error> {
     let spec = load_checked(spec)?;
-    let source = generate(&spec)?;
-    let out = out.as_ref();
-    if std::fs::read_to_string(out).ok().as_deref() == Some(source.as_str()) {
+    write_if_changed(out.as_ref(), &generate(&spec)?)
+}
+
+/// Writes `source` to `out` unless it already holds exactly that, so that cargo sees no change
+/// and rebuilds nothing.
+fn write_if_changed(out: &Path, source: &str) -> Result<(), Error> {
+    if std::fs::read_to_string(out).ok().as_deref() == Some(source) {
         return Ok(());
     }
     std::fs::write(out, source).map_err(|source| Error::Write {

@@ -9,9 +9,8 @@
 //!   the names of its query parameters;
 //! - `Handlers<S>`, one field per operation, and its `router()` mounting each on its method and
 //!   path: an operation added to the spec is a missing field, named by the compiler;
-//! - constants for the rules the spec states: parameter `default`s, `x-clamp` ranges, `minimum` /
-//!   `maximum` / `minItems` / `maxItems` of properties, and integer `x-max-*` extensions of schemas
-//!   and operations;
+//! - `rules`, the constants for the rules the spec states, the same module the client gets
+//!   ([`crate::rules`]);
 //! - `SCHEMA_DEFINITIONS` and `RESPONSE_SCHEMAS`, the JSON Schema of every response, for
 //!   validating what the server answers.
 //!
@@ -63,15 +62,7 @@ pub fn write_server_with(
     options: &ServerOptions,
 ) -> Result<(), Error> {
     let spec = crate::load_checked(spec)?;
-    let source = generate_server(&spec, options)?;
-    let out = out.as_ref();
-    if std::fs::read_to_string(out).ok().as_deref() == Some(source.as_str()) {
-        return Ok(());
-    }
-    std::fs::write(out, source).map_err(|source| Error::Write {
-        path: out.to_path_buf(),
-        source,
-    })
+    crate::write_if_changed(out.as_ref(), &generate_server(&spec, options)?)
 }
 
 fn generate_server_tokens(spec: &Spec, options: &ServerOptions) -> Result<TokenStream, Error> {
@@ -79,7 +70,7 @@ fn generate_server_tokens(spec: &Spec, options: &ServerOptions) -> Result<TokenS
     let typegen = Gen::new(&canonical, options);
     let types = typegen.types()?;
     let operations = operations(spec)?;
-    let constants = constants(spec)?;
+    let constants = crate::calls::rules_tokens(spec)?;
     let schemas = response_schemas(spec)?;
     let query = query_names(spec)?;
     Ok(quote! {
@@ -229,13 +220,7 @@ impl<'a> Gen<'a> {
     }
 
     fn fields(&self, owner: &str, schema: &Value, location: &str) -> Result<TokenStream, Error> {
-        let required: BTreeSet<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = crate::spec::required_properties(schema);
         let mut out = TokenStream::new();
         for (property, value) in schema
             .get("properties")
@@ -543,119 +528,6 @@ fn query_names(spec: &Spec) -> Result<TokenStream, Error> {
     })
 }
 
-/// Constants for the rules the spec states.
-fn constants(spec: &Spec) -> Result<TokenStream, Error> {
-    let mut out = TokenStream::new();
-    for op in spec.operations() {
-        let Some(id) = op.id() else { continue };
-        let prefix = id.to_uppercase();
-        out.extend(max_extensions(
-            &prefix,
-            op.value,
-            &format!("operation `{id}`"),
-        ));
-        for parameter in spec.parameters(&op) {
-            let Some(name) = parameter.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let schema = spec.resolve(parameter.get("schema").unwrap_or(&Value::Null));
-            let base = format!("{prefix}_{}", name.to_uppercase());
-            if let Some(default) = schema.get("default") {
-                let ident = format_ident!("{base}_DEFAULT");
-                let doc = format!("Default of `{name}` of `{id}`.");
-                let (ty, value) = literal(default);
-                out.extend(quote! { #[doc = #doc] pub const #ident: #ty = #value; });
-            }
-            if let Some([min, max]) = schema
-                .get("x-clamp")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-            {
-                let (Some(min), Some(max)) = (min.as_i64(), max.as_i64()) else {
-                    return Err(Error::Generate(format!(
-                        "{}: x-clamp must be two integers",
-                        op.location()
-                    )));
-                };
-                let (min, max) = (
-                    proc_macro2::Literal::i64_unsuffixed(min),
-                    proc_macro2::Literal::i64_unsuffixed(max),
-                );
-                let ident = format_ident!("{base}_CLAMP");
-                let doc = format!("The range `{name}` of `{id}` is clamped into (`x-clamp`).");
-                out.extend(quote! { #[doc = #doc] pub const #ident: std::ops::RangeInclusive<i64> = #min..=#max; });
-            }
-        }
-    }
-    for (name, schema) in spec.schemas().into_iter().flatten() {
-        let prefix = upper_snake(name);
-        out.extend(max_extensions(&prefix, schema, &format!("`{name}`")));
-        for (property, value) in schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            for (keyword, suffix, usize_type) in [
-                ("minimum", "MINIMUM", false),
-                ("maximum", "MAXIMUM", false),
-                ("minItems", "MIN_ITEMS", true),
-                ("maxItems", "MAX_ITEMS", true),
-            ] {
-                let Some(limit) = value.get(keyword).and_then(Value::as_i64) else {
-                    continue;
-                };
-                let ident = format_ident!("{prefix}_{}_{suffix}", property.to_uppercase());
-                let doc = format!("`{keyword}` of `{name}.{property}`.");
-                let limit = if usize_type {
-                    let n = proc_macro2::Literal::usize_unsuffixed(limit as usize);
-                    quote! { usize = #n }
-                } else {
-                    let n = proc_macro2::Literal::i64_unsuffixed(limit);
-                    quote! { i64 = #n }
-                };
-                out.extend(quote! { #[doc = #doc] pub const #ident: #limit; });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Integer `x-max-*` extensions of an object, as `PREFIX_MAX_*` constants.
-fn max_extensions(prefix: &str, object: &Value, owner: &str) -> TokenStream {
-    let mut out = TokenStream::new();
-    for (key, value) in object.as_object().into_iter().flatten() {
-        let (Some(rule), Some(limit)) = (key.strip_prefix("x-max-"), value.as_i64()) else {
-            continue;
-        };
-        let ident = format_ident!("{prefix}_MAX_{}", rule.replace('-', "_").to_uppercase());
-        let doc = format!("`{key}` of {owner}.");
-        let limit = proc_macro2::Literal::i64_unsuffixed(limit);
-        out.extend(quote! { #[doc = #doc] pub const #ident: i64 = #limit; });
-    }
-    out
-}
-
-fn literal(value: &Value) -> (TokenStream, TokenStream) {
-    match value {
-        Value::Bool(b) => (quote! { bool }, quote! { #b }),
-        Value::Number(n) if n.is_i64() => {
-            let n = proc_macro2::Literal::i64_unsuffixed(n.as_i64().unwrap_or_default());
-            (quote! { i64 }, quote! { #n })
-        }
-        Value::Number(n) => {
-            let n = n.as_f64().unwrap_or_default();
-            (quote! { f64 }, quote! { #n })
-        }
-        other => {
-            let text = other
-                .as_str()
-                .map_or_else(|| other.to_string(), str::to_string);
-            (quote! { &str }, quote! { #text })
-        }
-    }
-}
-
 /// The JSON Schema of every response, for validation.
 fn response_schemas(spec: &Spec) -> Result<TokenStream, Error> {
     let definitions: Map<String, Value> = spec
@@ -741,8 +613,4 @@ fn snake_case(pascal: &str) -> String {
         }
     }
     out
-}
-
-fn upper_snake(pascal: &str) -> String {
-    snake_case(pascal).to_uppercase()
 }

@@ -303,6 +303,17 @@ pub fn open_enum_values(schema: &serde_json::Map<String, Value>) -> Option<&Valu
     })
 }
 
+/// The names an object schema lists under `required` (none when it lists nothing).
+pub(crate) fn required_properties(schema: &Value) -> std::collections::BTreeSet<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

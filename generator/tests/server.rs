@@ -85,10 +85,12 @@ fn rules_of_the_spec_become_constants() {
     let source = generate_server(&spec(&real()), &ServerOptions::default()).unwrap();
     for constant in [
         "pub const REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS: i64 = 48",
-        "pub const REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS: i64 = 3",
+        "pub const REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS: usize = 3",
         "pub const REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS: usize = 500",
-        "pub const LIST_WEBHOOK_APPS_LIMIT_DEFAULT: i64 = 50",
-        "pub const LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP: std::ops::RangeInclusive<i64> = 1..=100",
+        "pub const CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM: i64 = 32",
+        "pub const APPS_LIMIT_DEFAULT: i64 = 50",
+        "pub const REPLAY_TASKS_LIMIT_MIN: i64 = 1",
+        "pub const REPLAY_TASKS_LIMIT_MAX: i64 = 100",
     ] {
         assert!(source.contains(constant), "missing `{constant}`");
     }

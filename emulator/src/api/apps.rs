@@ -5,9 +5,9 @@ use axum::extract::State;
 use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{Ctx, map};
 use crate::spec::query::list_webhook_apps as params;
+use crate::spec::rules;
 use crate::spec::{
-    CreateWebhookAppRequest, EmptyObject, LIST_WEBHOOK_APPS_LIMIT_DEFAULT, UpdateWebhookAppRequest,
-    WebhookApp, WebhookAppPage,
+    CreateWebhookAppRequest, EmptyObject, UpdateWebhookAppRequest, WebhookApp, WebhookAppPage,
 };
 
 /// Largest page of the app list: the emulator's own bound (the spec states none).
@@ -33,7 +33,7 @@ pub async fn list(State(ctx): State<Ctx>, query: Query) -> Reply<WebhookAppPage>
         limit: params::LIMIT,
         offset: params::OFFSET,
     };
-    let page = query.page(names, LIST_WEBHOOK_APPS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let page = query.page(names, rules::APPS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
     let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
     let page = ctx
         .store

@@ -6,9 +6,10 @@ use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{Ctx, map};
 use crate::error::ApiError;
 use crate::spec::query::{get_webhook_delivery, list_webhook_deliveries as params};
+use crate::spec::rules;
 use crate::spec::{
-    LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, TriggerWebhookEventRequest, TriggerWebhookEventResponse,
-    WebhookDeliveryDetails, WebhookDeliveryPage,
+    TriggerWebhookEventRequest, TriggerWebhookEventResponse, WebhookDeliveryDetails,
+    WebhookDeliveryPage,
 };
 use crate::store::DeliveryFilter;
 use crate::wire::parse_id;
@@ -45,7 +46,7 @@ pub async fn list(
         limit: params::LIMIT,
         offset: params::OFFSET,
     };
-    let page = query.page(names, LIST_WEBHOOK_DELIVERIES_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let page = query.page(names, rules::DELIVERIES_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
     let filter = DeliveryFilter {
         status: query.text(params::STATUS).map(map::parse_row_status),
         event_name: query.text(params::EVENT_NAME).map(str::to_string),

@@ -6,10 +6,11 @@ use super::extract::{ApiPath, JsonBody, JsonOk, PageParams, Query, Reply};
 use super::{Ctx, map};
 use crate::error::{ApiError, ApiResult};
 use crate::spec::query::list_webhook_endpoints as params;
+use crate::spec::rules;
 use crate::spec::{
-    CreateWebhookEndpointRequest, EmptyObject, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT,
-    ReactivateEndpointResponse, TestWebhookEndpointRequest, TestWebhookEndpointResponse,
-    UpdateWebhookEndpointRequest, WebhookEndpoint, WebhookEndpointPage,
+    CreateWebhookEndpointRequest, EmptyObject, ReactivateEndpointResponse,
+    TestWebhookEndpointRequest, TestWebhookEndpointResponse, UpdateWebhookEndpointRequest,
+    WebhookEndpoint, WebhookEndpointPage,
 };
 use crate::store::model::EndpointState;
 use crate::url_policy;
@@ -63,7 +64,7 @@ pub async fn list(
         limit: params::LIMIT,
         offset: params::OFFSET,
     };
-    let page = query.page(names, LIST_WEBHOOK_ENDPOINTS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
+    let page = query.page(names, rules::ENDPOINTS_LIMIT_DEFAULT, 1..=MAX_LIMIT)?;
     let include_inactive = query.flag(params::INCLUDE_INACTIVE)?;
     let page = ctx
         .store

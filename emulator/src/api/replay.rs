@@ -8,10 +8,10 @@ use super::{Ctx, map};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
 use crate::spec::query::list_webhook_replay_tasks as params;
+use crate::spec::rules;
 use crate::spec::{
-    CancelReplayTaskResponse, LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP,
-    LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT, ReplayTaskState, ReplayTaskStatus,
-    ReplayTaskStatusPage, ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
+    CancelReplayTaskResponse, ReplayTaskState, ReplayTaskStatus, ReplayTaskStatusPage,
+    ReplayWebhookDeliveriesRequest, ReplayWebhookDeliveryResponse,
 };
 use crate::store::{ReplayCreated, ReplayStart};
 use crate::wire::parse_id;
@@ -87,8 +87,8 @@ pub async fn list(
     };
     let page = query.page(
         names,
-        LIST_WEBHOOK_REPLAY_TASKS_LIMIT_DEFAULT,
-        LIST_WEBHOOK_REPLAY_TASKS_LIMIT_CLAMP,
+        rules::REPLAY_TASKS_LIMIT_DEFAULT,
+        rules::REPLAY_TASKS_LIMIT_MIN..=rules::REPLAY_TASKS_LIMIT_MAX,
     )?;
     let page = ctx
         .store

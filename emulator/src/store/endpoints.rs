@@ -13,9 +13,11 @@ use crate::behaviour::Behaviour;
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::filter;
-use crate::spec::{
+use crate::spec::rules::{
     CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM as MAX_RETRIES,
     CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MINIMUM as MIN_RETRIES,
+};
+use crate::spec::{
     CreateWebhookEndpointRequest, EventSubscriptionRequest, RateLimitConfig,
     UpdateWebhookEndpointRequest,
 };

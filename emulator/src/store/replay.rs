@@ -10,11 +10,13 @@ use super::model::{DeliveryStatus, ReplayKey, ReplayTask, ReplayTaskState, TaskI
 use super::{Page, PageRequest, State, Store, later, paginate};
 use crate::behaviour::Behaviour;
 use crate::error::{ApiError, ApiResult};
-use crate::spec::{
+use crate::spec::rules::{
     REPLAY_DELIVERIES_BY_DATE_RANGE_MAX_RANGE_HOURS as MAX_REPLAY_RANGE_HOURS,
     REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS as MAX_REPLAY_IDS,
-    REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS as MAX_RUNNING_TASKS, ReplayDeliveriesByDateRange,
-    ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
+    REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS as MAX_RUNNING_TASKS,
+};
+use crate::spec::{
+    ReplayDeliveriesByDateRange, ReplayStatusFilter, ReplayWebhookDeliveriesRequest,
 };
 use crate::wire::{now, parse_time};
 /// How long an idempotency key is remembered.
@@ -116,7 +118,7 @@ impl Store {
                 None => {}
             }
         }
-        if state.active_replays(app_id) as i64 >= MAX_RUNNING_TASKS {
+        if state.active_replays(app_id) >= MAX_RUNNING_TASKS {
             return Err(ApiError::bad_request(format!(
                 "Maximum {MAX_RUNNING_TASKS} replay jobs can run at once for this app"
             )));

@@ -5998,6 +5998,20 @@ pub mod public {
 pub mod rules {
     ///From the spec: `paths./webhooks/apps/{app_slug}/deliveries/replay.post.x-max-running-tasks`.
     pub const REPLAY_WEBHOOK_DELIVERIES_MAX_RUNNING_TASKS: usize = 3;
+    ///From the spec: `components.schemas.CreateWebhookEndpointRequest.properties.subscriptions.minItems`.
+    pub const CREATE_WEBHOOK_ENDPOINT_REQUEST_SUBSCRIPTIONS_MIN_ITEMS: usize = 1;
+    ///From the spec: `components.schemas.CreateWebhookEndpointRequest.properties.max_retries.minimum`.
+    pub const CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MINIMUM: i64 = 1;
+    ///From the spec: `components.schemas.CreateWebhookEndpointRequest.properties.max_retries.maximum`.
+    pub const CREATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM: i64 = 32;
+    ///From the spec: `components.schemas.UpdateWebhookEndpointRequest.properties.max_retries.minimum`.
+    pub const UPDATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MINIMUM: i64 = 1;
+    ///From the spec: `components.schemas.UpdateWebhookEndpointRequest.properties.max_retries.maximum`.
+    pub const UPDATE_WEBHOOK_ENDPOINT_REQUEST_MAX_RETRIES_MAXIMUM: i64 = 32;
+    ///From the spec: `components.schemas.UpdateWebhookEndpointRequest.properties.subscriptions.minItems`.
+    pub const UPDATE_WEBHOOK_ENDPOINT_REQUEST_SUBSCRIPTIONS_MIN_ITEMS: usize = 1;
+    ///From the spec: `components.schemas.ReplayDeliveriesByIds.properties.delivery_ids.minItems`.
+    pub const REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MIN_ITEMS: usize = 1;
     ///From the spec: `components.schemas.ReplayDeliveriesByIds.properties.delivery_ids.maxItems`.
     pub const REPLAY_DELIVERIES_BY_IDS_DELIVERY_IDS_MAX_ITEMS: usize = 500;
     ///From the spec: `components.schemas.ReplayDeliveriesByDateRange.x-max-range-hours`.
