@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use wacht_webhooks_generator::ServerOptions;
 
-const SPEC: &str = "../spec/webhooks.yaml";
+// `spec` is a link to the repository's spec directory, so that the packaged crate carries the spec.
+const SPEC: &str = "spec/webhooks.yaml";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
