@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench -p wacht-webhooks-emulator --bench fairness`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use wacht_webhooks_emulator::Emulator;
 
-const KEY: &str = "bench_key";
+use support::KEY;
 const HEALTHY_TRIGGERS: usize = 1_000;
 const HEALTHY_RATE: u64 = 200;
 const HANGING_TRIGGERS: usize = 300;
@@ -66,20 +68,7 @@ struct Api {
 
 impl Api {
     async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
+        support::post(&self.http, &self.base, path, body).await
     }
 
     /// An app with one endpoint at `url` for `bench.event`; returns its slug.

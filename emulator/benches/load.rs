@@ -8,6 +8,8 @@
 //! Run: `cargo bench -p wacht-webhooks-emulator --bench load`; `LOAD_PARTS=throughput,paced` (any of
 //! `throughput`, `baseline`, `paced`) runs only those parts; `LOAD_PACED_RATE` changes the paced rate.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wacht_webhooks_emulator::Emulator;
 
-const KEY: &str = "bench_key";
+use support::KEY;
 const TRIGGERS: usize = 10_000;
 const ENDPOINTS: usize = 4;
 /// Trigger requests in flight during the throughput run.
@@ -70,20 +72,7 @@ struct Client {
 
 impl Client {
     async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}{}", self.base, path))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
+        support::post(&self.http, &self.base, path, body).await
     }
 }
 

@@ -9,16 +9,18 @@
 //! every delivery and whole response bodies (up to 64 KiB), for comparison;
 //! `MEMORY_MILESTONES=10000,20000` measures after other counts.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wacht_webhooks_emulator::Emulator;
 
-const KEY: &str = "bench_key";
+use support::{KEY, post};
 const MILESTONES: [usize; 3] = [10_000, 50_000, 100_000];
 /// Endpoints per trigger: each trigger makes this many deliveries.
 const ENDPOINTS: usize = 4;
@@ -46,22 +48,6 @@ async fn start_receiver(received: Arc<AtomicUsize>) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
-}
-
-async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
-    let response = http
-        .post(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
 }
 
 async fn setup(http: &reqwest::Client, base: &str, receiver: &str) -> String {
