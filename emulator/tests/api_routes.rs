@@ -131,6 +131,17 @@ async fn apps_lifecycle() {
     assert_eq!(updated["description"], "d", "null leaves a field unchanged");
     assert_eq!(updated["failure_notification_emails"], json!(["a@b.c"]));
 
+    // The spec and production: a null field is left unchanged, whichever field it is.
+    let every_field_null = json!({"name": null, "description": null, "is_active": null,
+        "failure_notification_emails": null, "event_catalog_slug": null});
+    let (status, unchanged) = api
+        .patch("/webhooks/apps/billing_events", every_field_null)
+        .await;
+    assert_eq!(status, 200, "{unchanged}");
+    assert_eq!(unchanged["name"], "Billing 2");
+    assert_eq!(unchanged["is_active"], true);
+    assert_eq!(unchanged["failure_notification_emails"], json!(["a@b.c"]));
+
     let (status, rotated) = api
         .post_empty("/webhooks/apps/billing_events/rotate-secret")
         .await;
